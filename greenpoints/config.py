@@ -1,0 +1,83 @@
+"""One typed configuration for every `greenpoints` command.
+
+Values come from the environment, then from a `.env` file in the working directory, then from
+the defaults below; command-line flags override them. A bad value is refused at start with one
+line naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from greenpoints.errors import ConfigError
+
+PREFIX = "GREENPOINTS_"
+# Where the local default chain keeps its state between commands, and other local files.
+LOCAL_DIR = Path(".greenpoints")
+
+
+class Settings(BaseModel):
+    """Settings shared by every command; field `x` is read from `GREENPOINTS_X`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rpc_url: str | None = Field(default=None, description="JSON-RPC URL; unset: a local anvil is started")
+    deployment: Path | None = Field(default=None, description="deployment file; unset: deployments/<chainId>.json")
+    private_key: str | None = Field(default=None, description="deployer key for non-local chains")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL (postgresql+psycopg://...)")
+    confirmations: int = Field(default=0, ge=0, le=1000, description="blocks behind head the indexer stays")
+    batch_size: int = Field(default=5000, ge=1, le=1_000_000, description="blocks per eth_getLogs request")
+    poll_interval: float = Field(default=0.5, gt=0, le=3600, description="seconds between live polls")
+    reorg_window: int = Field(default=128, ge=1, le=100_000, description="recent block hashes kept for reorgs")
+
+    @field_validator("rpc_url")
+    @classmethod
+    def _check_rpc_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://", "ws://", "wss://")):
+            raise ValueError("must start with http://, https://, ws:// or wss://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgresql+psycopg://")):
+            raise ValueError("must be a PostgreSQL URL (postgresql+psycopg://user@host/db)")
+        return value
+
+    @field_validator("private_key")
+    @classmethod
+    def _check_private_key(cls, value: str | None) -> str | None:
+        if value is not None:
+            hex_part = value.removeprefix("0x")
+            if len(hex_part) != 64 or any(c not in "0123456789abcdefABCDEF" for c in hex_part):
+                raise ValueError("must be 32 bytes of hex")
+        return value
+
+
+def load_settings(overrides: dict[str, Any] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+    """Read settings from the environment and `.env`, apply non-None `overrides`, validate."""
+    raw: dict[str, Any] = {}
+    sources: list[dict[str, Any]] = []
+    if env_file is not None and env_file.is_file():
+        sources.append({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    sources.append(dict(os.environ))
+    for source in sources:
+        for key, value in source.items():
+            if key.startswith(PREFIX) and value != "":
+                raw[key.removeprefix(PREFIX).lower()] = value
+    unknown = sorted(set(raw) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(f"{PREFIX}{unknown[0].upper()}: unknown setting")
+    raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return Settings(**raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        shown = "<hidden>" if field == "private_key" else repr(raw.get(field))
+        raise ConfigError(f"{PREFIX}{field.upper()}: {error['msg']} (got {shown})") from None

@@ -1,0 +1,98 @@
+"""Shared fixtures: a real anvil node per test session and a fresh deployment per test.
+
+Each test that uses `env` starts from the same freshly deployed pool: the chain is snapshotted
+after deployment and reverted after every test (anvil's evm_snapshot / evm_revert).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from web3 import Web3
+from web3.contract import Contract
+
+from greenpoints.anvil import Anvil
+from greenpoints.build import build
+from greenpoints.chain import connect, contract
+from greenpoints.deploy import deploy, local_roles
+from greenpoints.deployment import Deployment
+
+
+@dataclass
+class PoolEnv:
+    """A deployed pool and the actors around it on a local anvil."""
+
+    w3: Web3
+    deployment: Deployment
+    pool: Contract
+    token: Contract
+    asset: Contract
+    admin: str
+    collector: str
+    merchants: list[str]  # registered demo merchants: 10%, 15%, 5%
+    customers: list[str]
+
+    @property
+    def unit(self) -> int:
+        """One whole unit of the reserve asset in base units."""
+        return int(10**self.deployment.asset_decimals)
+
+
+def make_env(w3: Web3, deployment: Deployment) -> PoolEnv:
+    roles: dict[str, Any] = local_roles(w3)
+    return PoolEnv(
+        w3=w3,
+        deployment=deployment,
+        pool=contract(w3, "DividendPool", deployment.pool),
+        token=contract(w3, "PointsToken", deployment.points_token),
+        asset=contract(w3, "TestStablecoin", deployment.asset),
+        admin=roles["admin"],
+        collector=roles["tax_collector"],
+        merchants=[m.address for m in deployment.merchants],
+        customers=roles["customers"],
+    )
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> None:
+    build()
+
+
+@pytest.fixture(scope="session")
+def anvil(artifacts: None) -> Iterator[Anvil]:
+    with Anvil(accounts=20) as node:
+        yield node
+
+
+@pytest.fixture(scope="session")
+def w3(anvil: Anvil) -> Web3:
+    return connect(anvil.url)
+
+
+@pytest.fixture(scope="session")
+def deployed(w3: Web3) -> dict[int, Deployment]:
+    """One deployment per asset precision (6 and 18 decimals), made once per session."""
+    return {decimals: deploy(w3, asset_decimals=decimals, log=lambda _: None) for decimals in (6, 18)}
+
+
+@pytest.fixture
+def snapshot(w3: Web3) -> Iterator[None]:
+    """Revert every chain change a test makes."""
+    snap = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    yield
+    w3.provider.make_request("evm_revert", [snap])  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def env(w3: Web3, deployed: dict[int, Deployment], snapshot: None) -> PoolEnv:
+    """A fresh pool whose reserve asset has 6 decimals."""
+    return make_env(w3, deployed[6])
+
+
+@pytest.fixture
+def env18(w3: Web3, deployed: dict[int, Deployment], snapshot: None) -> PoolEnv:
+    """A fresh pool whose reserve asset has 18 decimals."""
+    return make_env(w3, deployed[18])
