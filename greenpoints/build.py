@@ -26,8 +26,13 @@ from greenpoints.compiler import (
 )
 from greenpoints.errors import BuildError
 
-_OUTPUTS = ["abi", "evm.bytecode.object", "evm.deployedBytecode.object",
-            "evm.deployedBytecode.immutableReferences", "metadata"]
+_OUTPUTS = [
+    "abi",
+    "evm.bytecode.object",
+    "evm.deployedBytecode.object",
+    "evm.deployedBytecode.immutableReferences",
+    "metadata",
+]
 _FINGERPRINT = ARTIFACTS_DIR / ".fingerprint"
 
 
@@ -75,9 +80,9 @@ def build(force: bool = False) -> list[Path]:
     """Compile every contract and write `artifacts/<Name>.json`; skip when sources are unchanged."""
     fingerprint = _fingerprint()
     written = [ARTIFACTS_DIR / f"{name}.json" for name in ALL_CONTRACTS]
-    if not force and _FINGERPRINT.is_file() and _FINGERPRINT.read_text() == fingerprint:
-        if all(path.is_file() for path in written):
-            return written
+    unchanged = _FINGERPRINT.is_file() and _FINGERPRINT.read_text() == fingerprint
+    if not force and unchanged and all(path.is_file() for path in written):
+        return written
     output = compile_standard(standard_input(list(set(ALL_CONTRACTS.values()))))
     ARTIFACTS_DIR.mkdir(exist_ok=True)
     for name, unit in ALL_CONTRACTS.items():

@@ -51,8 +51,8 @@ def cmd_deploy(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
-    from greenpoints.simulate import simulate
     from greenpoints.session import open_chain, open_deployment
+    from greenpoints.simulate import simulate
 
     with open_chain(settings) as w3:
         deployment = open_deployment(settings, w3)
@@ -92,8 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("deploy", help="deploy the pool and points token; write deployments/<chainId>.json")
     p.add_argument("--asset", help="reserve stablecoin address (default on a local chain: a new test stablecoin)")
-    p.add_argument("--asset-decimals", type=int, choices=(6, 18), default=6,
-                   help="decimals of the test stablecoin on a local chain (default 6)")
+    p.add_argument(
+        "--asset-decimals",
+        type=int,
+        choices=(6, 18),
+        default=6,
+        help="decimals of the test stablecoin on a local chain (default 6)",
+    )
     p.set_defaults(run=cmd_deploy)
 
     p = sub.add_parser("simulate", help="run a random, reproducible workload against a local deployment")

@@ -99,8 +99,11 @@ def deploy(
         deployment_block=first_block if first_block is not None else receipt["blockNumber"],
         tx_hashes=tx_hashes,
         constructor_args=constructor_args,
-        compiler={"version": load_artifact("DividendPool")["compilerVersion"], "solc": SOLC_VERSION,
-                  "settings": compiler_settings()},
+        compiler={
+            "version": load_artifact("DividendPool")["compilerVersion"],
+            "solc": SOLC_VERSION,
+            "settings": compiler_settings(),
+        },
     )
     if local:
         deployment.merchants = register_demo_merchants(w3, deployment, log)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from web3 import Web3
+from web3.types import BlockIdentifier
 
 from greenpoints.chain import contract
 from greenpoints.deployment import Deployment
@@ -32,9 +33,9 @@ class PoolState:
         )
 
 
-def read_pool_state(w3: Web3, deployment: Deployment, block: int | str = "latest") -> PoolState:
+def read_pool_state(w3: Web3, deployment: Deployment, block: BlockIdentifier = "latest") -> PoolState:
     """The pool's views (and the asset's balance of the pool) at `block`."""
-    number = w3.eth.get_block(block)["number"] if isinstance(block, str) else block
+    number = block if isinstance(block, int) else w3.eth.get_block(block)["number"]
     pool = contract(w3, "DividendPool", deployment.pool)
     token = contract(w3, "PointsToken", deployment.points_token)
     asset = contract(w3, "TestStablecoin", deployment.asset)

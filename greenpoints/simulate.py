@@ -60,8 +60,9 @@ def simulate(
     every = report_every or max(1, orders // 20)
 
     def order_id(step: int) -> bytes:
-        return Web3.solidity_keccak(["address", "uint256", "uint256", "uint256"],
-                                    [deployment.pool, start_block, seed, step])
+        return Web3.solidity_keccak(
+            ["address", "uint256", "uint256", "uint256"], [deployment.pool, start_block, seed, step]
+        )
 
     def holders() -> list[tuple[str, int]]:
         balances = [(c, token.functions.balanceOf(c).call()) for c in customers]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
 
 POINT_DECIMALS = 18
 PRICE_DECIMALS = 18
+_DECIMAL = re.compile(r"(\d+)(?:\.(\d+))?")
 
 
 def format_units(value: int, decimals: int) -> str:
@@ -18,14 +19,15 @@ def format_units(value: int, decimals: int) -> str:
 
 
 def parse_units(text: str, decimals: int) -> int:
-    """An exact decimal string as base units; refuses more fractional digits than `decimals`."""
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise ValueError(f"not a decimal number: {text!r}") from None
-    if not value.is_finite():
-        raise ValueError(f"not a finite number: {text!r}")
-    scaled = value.scaleb(decimals)
-    if scaled != scaled.to_integral_value():
+    """An exact, non-negative decimal string as base units; refuses more fractional digits than `decimals`.
+
+    Parsed digit by digit: `Decimal` arithmetic would round beyond its 28-digit context.
+    """
+    match = _DECIMAL.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"not a non-negative decimal number: {text!r}")
+    whole, frac = match.group(1), match.group(2) or ""
+    frac = frac.rstrip("0")
+    if len(frac) > decimals:
         raise ValueError(f"{text!r} has more than {decimals} decimal places")
-    return int(scaled)
+    return int(whole) * 10**decimals + int(frac.ljust(decimals, "0") or "0")

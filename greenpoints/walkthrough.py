@@ -40,18 +40,24 @@ def run_walkthrough(w3: Web3, deployment: Deployment, log: Callable[[str], None]
     log("SPEC §2 walkthrough")
     got = pool.functions.quoteCheckout(tea.address, 5_000 * unit).call()
     send(pool.functions.checkout(alice, 5_000 * unit, Web3.keccak(text="walkthrough-1")), tea.address)
-    step(f"1. {tea.name} (10%) sells for 5,000: 500 skimmed, {format_units(got[1], dec)} into the pool, "
-         f"{points(got[0])} points to the customer")
+    step(
+        f"1. {tea.name} (10%) sells for 5,000: 500 skimmed, {format_units(got[1], dec)} into the pool, "
+        f"{points(got[0])} points to the customer"
+    )
 
     payout, tax, kept = pool.functions.quoteRedeem(100 * 10**POINT_DECIMALS).call()
     send(pool.functions.redeem(100 * 10**POINT_DECIMALS, payout), alice)
-    step(f"2. the customer redeems 100 points: payout {format_units(payout, dec)}, "
-         f"tax {format_units(tax, dec)}, kept in the pool {format_units(kept, dec)}")
+    step(
+        f"2. the customer redeems 100 points: payout {format_units(payout, dec)}, "
+        f"tax {format_units(tax, dec)}, kept in the pool {format_units(kept, dec)}"
+    )
 
     got = pool.functions.quoteCheckout(sofa.address, 12_000 * unit).call()
     send(pool.functions.checkout(bob, 12_000 * unit, Web3.keccak(text="walkthrough-2")), sofa.address)
-    step(f"3. {sofa.name} (15%) sells a 12,000 sofa: {format_units(got[1], dec)} into the pool, "
-         f"{points(got[0])} points to the buyer")
+    step(
+        f"3. {sofa.name} (15%) sells a 12,000 sofa: {format_units(got[1], dec)} into the pool, "
+        f"{points(got[0])} points to the buyer"
+    )
 
     send(pool.functions.spend(sofa.address, 200 * 10**POINT_DECIMALS, Web3.keccak(text="walkthrough-3")), bob)
     step(f"4. the buyer spends 200 points at {sofa.name}: burned, the reserve stays, the price rises")

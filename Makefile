@@ -1,0 +1,48 @@
+# Green Points: `make demo` sets everything up and runs the main job; `make test` runs every check.
+# Set-up steps are stamped, so repeated runs skip what is already done.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup demo test lint pytest brownie-test gas bench clean
+
+setup: $(VENV)/.installed node_modules/.installed $(HOME)/.solcx/solc-v0.8.37 artifacts/.fingerprint
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# py-solc-x and brownie look for solc-v<version> here; the shim runs the npm solcjs offline.
+$(HOME)/.solcx/solc-v0.8.37: tools/solc-shim.js
+	mkdir -p $(HOME)/.solcx
+	ln -sf $(CURDIR)/tools/solc-shim.js $@
+
+artifacts/.fingerprint: $(VENV)/.installed node_modules/.installed $(wildcard contracts/*.sol contracts/*/*.sol)
+	$(BIN)/greenpoints build
+
+demo: setup
+	tools/ensure-postgres.sh
+	$(BIN)/greenpoints demo
+
+test: setup
+	tools/ensure-postgres.sh
+	tools/run-tests.sh
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+gas: setup
+	$(BIN)/python scripts/gas_report.py
+
+clean:
+	rm -rf build artifacts .greenpoints verify reports

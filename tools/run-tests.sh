@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, types, the pytest suite (real anvil, PostgreSQL and processes),
+# and brownie's own suite. Fails if pytest collected no tests (its exit code 5).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PWD/.venv/bin:$PATH"
+
+step() { printf '\n==> %s\n' "$*"; }
+step "ruff (lint and format)"
+ruff check . && ruff format --check . || exit 1
+step "mypy"
+mypy || exit 1
+
+step "pytest"
+pytest "$@"
+rc=$?
+if [ "$rc" -eq 5 ]; then
+    echo "pytest collected no tests: failing" >&2
+    exit 1
+fi
+[ "$rc" -eq 0 ] || exit "$rc"
+
+step "brownie test"
+# The main suite disables brownie's pytest plugin in pyproject.toml; brownie needs it back.
+brownie test tests/brownie -o addopts="" || exit 1
