@@ -7,9 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup demo test lint pytest brownie-test gas bench clean
+.PHONY: setup solc-link demo test lint gas clean
 
-setup: $(VENV)/.installed node_modules/.installed $(HOME)/.solcx/solc-v0.8.37 artifacts/.fingerprint
+setup: $(VENV)/.installed node_modules/.installed solc-link artifacts/.fingerprint
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,10 +20,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# py-solc-x and brownie look for solc-v<version> here; the shim runs the npm solcjs offline.
-$(HOME)/.solcx/solc-v0.8.37: tools/solc-shim.js
-	mkdir -p $(HOME)/.solcx
-	ln -sf $(CURDIR)/tools/solc-shim.js $@
+# Brownie looks for solc-v<version> in ~/.solcx; point it at this checkout's shim (always, so the
+# link never names another clone).
+solc-link:
+	@mkdir -p $(HOME)/.solcx
+	@ln -sfn $(CURDIR)/tools/solc-shim.js $(HOME)/.solcx/solc-v0.8.37
 
 artifacts/.fingerprint: $(VENV)/.installed node_modules/.installed $(wildcard contracts/*.sol contracts/*/*.sol)
 	$(BIN)/greenpoints build
