@@ -50,6 +50,9 @@ contract DividendPool is IDividendPool, AccessControl, Pausable, ReentrancyGuard
     /// @notice Hard bounds for a merchant's daily mint cap, in points (18 decimals).
     uint256 public constant MIN_DAILY_CAP = 1e18;
     uint256 public constant MAX_DAILY_CAP = 1e12 * 1e18;
+    /// @notice Largest sale a checkout accepts, in asset units: far above any real sale, and low
+    ///         enough that the points (skim × 10**(18 − decimals)) can never overflow.
+    uint256 public constant MAX_SALE_AMOUNT = type(uint128).max;
 
     /// @dev EIP-712 type of a holder's permission for a merchant to spend points on their behalf.
     bytes32 public constant SPEND_TYPEHASH = keccak256(
@@ -336,6 +339,7 @@ contract DividendPool is IDividendPool, AccessControl, Pausable, ReentrancyGuard
     }
 
     function _quoteCheckout(uint16 rateBps, uint256 saleAmount) private view returns (uint256 points, uint256 poolIn) {
+        _checkBounds(saleAmount, 0, MAX_SALE_AMOUNT);
         uint256 skim = Math.mulDiv(saleAmount, rateBps, BPS);
         poolIn = Math.mulDiv(skim, poolShareBps, BPS, Math.Rounding.Ceil);
         // poolShareBps <= 50%, so poolIn <= skim.

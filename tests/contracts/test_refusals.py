@@ -194,25 +194,28 @@ def test_checkout_by_a_merchant_without_allowance(env: PoolEnv) -> None:
 
 
 def test_huge_sale_is_refused(env: PoolEnv, env18: PoolEnv) -> None:
-    """SPEC §5 huge amounts: a sale of 2**256 - 1 never mints.
+    """SPEC §5 huge amounts: a sale above MAX_SALE_AMOUNT (2**128 - 1) never mints, with a named error.
 
-    With 6 decimals the points (skim × 10**12) overflow and Solidity's checked arithmetic reverts
-    with Panic(0x11); with 18 decimals the points are computable and the daily cap refuses them.
+    Without the bound, skim × 10**12 would overflow at 6 decimals and revert with a bare Panic.
     """
     huge = 2**256 - 1
-    tea, oid = env.merchants[0], order_id("huge")
-    expect_refusal(
-        env.pool.functions.checkout(env.customers[0], huge, oid),
-        tea,
-        "Panic",
-        [0x11],
-        watch=env_watch(env, [(tea, oid)]),
-    )
-    tea18 = env18.merchants[0]
-    skim = huge * 1_000 // 10_000
+    max_sale = 2**128 - 1
+    assert env.pool.functions.MAX_SALE_AMOUNT().call() == max_sale
+    for e in (env, env18):
+        tea, oid = e.merchants[0], order_id("huge")
+        expect_refusal(
+            e.pool.functions.checkout(e.customers[0], huge, oid),
+            tea,
+            "PoolOutOfBounds",
+            [huge, 0, max_sale],
+            watch=env_watch(e, [(tea, oid)]),
+        )
+    # The largest accepted sale is still refused by the daily cap, not by arithmetic.
+    tea18, oid = env18.merchants[0], order_id("max")
+    skim = max_sale * 1_000 // 10_000
     points = skim - ceil_div(skim * 3_000, 10_000)
     expect_refusal(
-        env18.pool.functions.checkout(env18.customers[0], huge, oid),
+        env18.pool.functions.checkout(env18.customers[0], max_sale, oid),
         tea18,
         "PoolDailyCapExceeded",
         [tea18, points, CAP],
