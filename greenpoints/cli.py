@@ -1,4 +1,8 @@
-"""The `greenpoints` command line: build, deploy, simulate, verify-bundle and the demo."""
+"""The `greenpoints` command line: build, deploy, simulate, verify-bundle, the demo, and the indexer
+(index, audit, db, resync).
+
+Exit codes: 0 ok, 1 error (or an audit difference), 3 the indexer is halted by a deep reorg.
+"""
 
 from __future__ import annotations
 
@@ -80,6 +84,36 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     run_demo(settings, orders=args.orders, seed=args.seed)
 
 
+def cmd_index(args: argparse.Namespace, settings: Settings) -> None:
+    from indexer.errors import IndexerError, IndexerHalted
+    from indexer.runner import EXIT_HALTED, EXIT_OK
+    from indexer.service import index
+
+    code = index(settings, once=args.once)
+    if code == EXIT_HALTED:
+        raise IndexerHalted("indexing stopped: halted by a reorg deeper than the kept window (see the log)")
+    if code != EXIT_OK:
+        raise IndexerError("indexing stopped after an error (see the log)")
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> None:
+    from indexer.service import run_audit
+
+    run_audit(settings)
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> None:
+    from indexer.service import db_command
+
+    db_command(settings, args.action, args.revision or ("head" if args.action == "upgrade" else "base"))
+
+
+def cmd_resync(args: argparse.Namespace, settings: Settings) -> None:
+    from indexer.service import run_resync
+
+    run_resync(settings, None if args.from_deployment else args.from_block)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="greenpoints", description=__doc__)
     parser.add_argument("--rpc", dest="rpc_url", help="JSON-RPC URL (default: GREENPOINTS_RPC_URL, else a local anvil)")
@@ -114,6 +148,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--orders", type=_positive, default=40, help="actions in the simulation (default 40)")
     p.add_argument("--seed", type=_non_negative, default=7, help="random seed (default 7)")
     p.set_defaults(run=cmd_demo)
+
+    p = sub.add_parser("index", help="mirror the pool's events into PostgreSQL (GREENPOINTS_DATABASE_URL)")
+    p.add_argument("--once", action="store_true", help="catch up to head - confirmations and exit")
+    p.set_defaults(run=cmd_index)
+
+    p = sub.add_parser("audit", help="compare the mirror with the chain at the indexed block (exit 1 on differences)")
+    p.set_defaults(run=cmd_audit)
+
+    p = sub.add_parser("db", help="migrate the indexer's database schema")
+    p.add_argument("action", choices=("upgrade", "downgrade"))
+    p.add_argument("revision", nargs="?", help="target revision (default: head for upgrade, base for downgrade)")
+    p.set_defaults(run=cmd_db)
+
+    p = sub.add_parser("resync", help="after a deep reorg: drop the mirror above a block and clear the halt")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--from-block", type=_non_negative, help="keep rows up to this block, re-index above it")
+    where.add_argument("--from-deployment", action="store_true", help="drop everything and re-index from the start")
+    p.set_defaults(run=cmd_resync)
     return parser
 
 
@@ -127,7 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         run(args, settings)
     except GreenPointsError as exc:
         print(f"greenpoints: error: {exc}", file=sys.stderr)
-        return 1
+        code: int = getattr(exc, "exit_code", 1)  # 3: the indexer is halted by a deep reorg
+        return code
     except KeyboardInterrupt:
         print("greenpoints: interrupted", file=sys.stderr)
         return 130

@@ -31,9 +31,15 @@ class Settings(BaseModel):
     private_key: str | None = Field(default=None, description="deployer key for non-local chains")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL (postgresql+psycopg://...)")
     confirmations: int = Field(default=0, ge=0, le=1000, description="blocks behind head the indexer stays")
-    batch_size: int = Field(default=5000, ge=1, le=1_000_000, description="blocks per eth_getLogs request")
+    batch_size: int = Field(default=5000, ge=1, le=1_000_000, description="blocks per indexing batch (one transaction)")
     poll_interval: float = Field(default=0.5, gt=0, le=3600, description="seconds between live polls")
     reorg_window: int = Field(default=128, ge=1, le=100_000, description="recent block hashes kept for reorgs")
+    log_range_limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="most blocks per eth_getLogs request; unset: no cap until the node refuses a range",
+    )
 
     @field_validator("rpc_url")
     @classmethod

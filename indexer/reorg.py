@@ -1,0 +1,223 @@
+"""Reorgs: find the common ancestor in the kept block-hash window, roll every derived row back.
+
+`rollback_rows` deletes everything above a block in one transaction (the caller's) and rebuilds
+what is aggregated (balances, merchants, per-day merchant totals) for the accounts it touched.
+A reorg deeper than the window cannot be rolled back safely: the indexer is halted
+(`indexer_state.halted_reason`) until an operator runs `greenpoints resync`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from indexer.db import Target, load_state, set_cursor, set_halted
+from indexer.errors import IndexerError, IndexerHalted
+from indexer.rpc import RpcClient
+
+log = logging.getLogger("indexer.reorg")
+
+
+def find_common_ancestor(
+    conn: Connection, rpc: RpcClient, chain_id: int, cursor: int, window: int
+) -> tuple[int, str] | None:
+    """The highest stored block in `[cursor - window, cursor]` whose hash the node still has."""
+    stored = conn.execute(
+        text("SELECT number, hash FROM blocks WHERE chain_id = :c AND number BETWEEN :a AND :b ORDER BY number DESC"),
+        {"c": chain_id, "a": cursor - window, "b": cursor},
+    ).all()
+    if not stored:
+        return None
+    headers = rpc.get_blocks([row.number for row in stored])
+    for row, header in zip(stored, headers, strict=True):
+        if header is not None and header.hash == row.hash:
+            return int(row.number), str(row.hash)
+    return None
+
+
+def rollback_rows(conn: Connection, chain_id: int, ancestor: int) -> dict[str, int]:
+    """Delete every row above block `ancestor` and rebuild the aggregates it fed. Counts per table."""
+    params: dict[str, object] = {"c": chain_id, "a": ancestor}
+    counts: dict[str, int] = {}
+    # The holders whose balance the dropped blocks changed: the parties of their Transfer events.
+    holders = (
+        conn.execute(
+            text(
+                "SELECT holder FROM events WHERE chain_id = :c AND block_number > :a AND name = 'Transfer'"
+                " AND holder IS NOT NULL UNION SELECT counterparty FROM events WHERE chain_id = :c"
+                " AND block_number > :a AND name = 'Transfer' AND counterparty IS NOT NULL"
+            ),
+            params,
+        )
+        .scalars()
+        .all()
+    )
+    params["h"] = list(holders)
+    counts["balance_changes"] = conn.execute(
+        text("DELETE FROM balance_changes WHERE chain_id = :c AND holder = ANY(:h) AND block_number > :a"), params
+    ).rowcount
+    # Each gets back its last balance_after at or below the ancestor; holders first seen in the
+    # dropped blocks disappear again.
+    conn.execute(
+        text(
+            "UPDATE balances b SET balance = COALESCE((SELECT bc.balance_after FROM balance_changes bc"
+            "  WHERE bc.chain_id = b.chain_id AND bc.holder = b.holder"
+            "  ORDER BY bc.block_number DESC, bc.log_index DESC LIMIT 1), 0)"
+            " WHERE b.chain_id = :c AND b.holder = ANY(:h)"
+        ),
+        params,
+    )
+    conn.execute(
+        text(
+            "DELETE FROM balances b WHERE b.chain_id = :c AND b.holder = ANY(:h) AND NOT EXISTS"
+            " (SELECT 1 FROM balance_changes bc WHERE bc.chain_id = b.chain_id AND bc.holder = b.holder)"
+        ),
+        params,
+    )
+    # Per-day merchant totals: remember the (merchant, day) pairs the dropped events fed.
+    affected_days = conn.execute(
+        text(
+            "SELECT DISTINCT merchant, (block_time AT TIME ZONE 'UTC')::date AS day FROM events"
+            " WHERE chain_id = :c AND block_number > :a AND name IN ('CheckedOut', 'Spent')"
+        ),
+        params,
+    ).all()
+    affected_merchants = (
+        conn.execute(
+            text(
+                "SELECT DISTINCT merchant FROM events"
+                " WHERE chain_id = :c AND block_number > :a AND name = 'MerchantSet'"
+            ),
+            params,
+        )
+        .scalars()
+        .all()
+    )
+    counts["events"] = conn.execute(
+        text("DELETE FROM events WHERE chain_id = :c AND block_number > :a"), params
+    ).rowcount
+    counts["pool_states"] = conn.execute(
+        text("DELETE FROM pool_states WHERE chain_id = :c AND block_number > :a"), params
+    ).rowcount
+    counts["blocks"] = conn.execute(text("DELETE FROM blocks WHERE chain_id = :c AND number > :a"), params).rowcount
+    if affected_days:
+        merchants = [r.merchant for r in affected_days]
+        days = [r.day for r in affected_days]
+        conn.execute(
+            text(
+                "DELETE FROM merchant_daily d USING unnest(CAST(:m AS text[]), CAST(:d AS date[])) AS x(m, day)"
+                " WHERE d.chain_id = :c AND d.merchant = x.m AND d.day = x.day"
+            ),
+            {"c": chain_id, "m": merchants, "d": days},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO merchant_daily (chain_id, merchant, day, minted, spent, checkouts)"
+                " SELECT e.chain_id, e.merchant, (e.block_time AT TIME ZONE 'UTC')::date AS day,"
+                "  COALESCE(SUM(e.amount) FILTER (WHERE e.name = 'CheckedOut'), 0),"
+                "  COALESCE(SUM(e.amount) FILTER (WHERE e.name = 'Spent'), 0),"
+                "  COUNT(*) FILTER (WHERE e.name = 'CheckedOut')"
+                " FROM events e JOIN unnest(CAST(:m AS text[]), CAST(:d AS date[])) AS x(m, day)"
+                "  ON e.merchant = x.m AND (e.block_time AT TIME ZONE 'UTC')::date = x.day"
+                " WHERE e.chain_id = :c AND e.name IN ('CheckedOut', 'Spent')"
+                " GROUP BY 1, 2, 3"
+            ),
+            {"c": chain_id, "m": merchants, "d": days},
+        )
+    if affected_merchants:
+        conn.execute(
+            text("DELETE FROM merchants WHERE chain_id = :c AND merchant = ANY(:m)"),
+            {"c": chain_id, "m": list(affected_merchants)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO merchants (chain_id, merchant, rate_bps, daily_cap, active, updated_block)"
+                " SELECT DISTINCT ON (merchant) chain_id, merchant, (args->>'rateBps')::int,"
+                "  (args->>'dailyCap')::numeric, (args->>'active')::boolean, block_number"
+                " FROM events WHERE chain_id = :c AND name = 'MerchantSet' AND merchant = ANY(:m)"
+                " ORDER BY merchant, block_number DESC, log_index DESC"
+            ),
+            {"c": chain_id, "m": list(affected_merchants)},
+        )
+    return counts
+
+
+def handle_mismatch(conn: Connection, rpc: RpcClient, target: Target, window: int) -> int:
+    """The node no longer has the cursor's block: roll back to the common ancestor (returns it),
+    or halt the indexer when the fork is deeper than the kept window (raises `IndexerHalted`).
+
+    Runs in the caller's transaction, which must commit whether this returns or raises.
+    """
+    state = load_state(conn, target, for_update=True)
+    found = find_common_ancestor(conn, rpc, target.chain_id, state.cursor_block, window)
+    if found is None:
+        reason = (
+            f"reorg deeper than the kept window of {window} blocks: indexed block {state.cursor_block} "
+            f"({state.cursor_hash}) is no longer on the node's chain and no stored block at or above "
+            f"{max(0, state.cursor_block - window)} matches; the mirror may hold rows of the dropped fork. "
+            "Run `greenpoints resync --from-block N` (N below the fork) or `greenpoints resync --from-deployment`"
+        )
+        set_halted(conn, target, reason)
+        log.error("indexer halted chain_id=%d pool=%s reason=%r", target.chain_id, target.pool, reason)
+        raise IndexerHalted(reason)
+    ancestor, ancestor_hash = found
+    counts = rollback_rows(conn, target.chain_id, ancestor)
+    set_cursor(conn, target, ancestor, ancestor_hash)
+    log.warning(
+        "reorg rolled back chain_id=%d from_block=%d to_block=%d depth=%d events_deleted=%d",
+        target.chain_id,
+        state.cursor_block,
+        ancestor,
+        state.cursor_block - ancestor,
+        counts["events"],
+    )
+    return ancestor
+
+
+def resync(conn: Connection, rpc: RpcClient, target: Target, from_block: int | None) -> int:
+    """Delete everything above `from_block` (None: everything since the deployment), clear the halt
+    and set the cursor there, so the next `index` re-indexes from the node. Returns the cursor."""
+    state = load_state(conn, target, for_update=True)
+    start = target.deployment_block - 1
+    block = start if from_block is None else from_block
+    if block < start:
+        raise IndexerError(f"--from-block {block} is before the deployment (block {target.deployment_block})")
+    if block > state.cursor_block:
+        raise IndexerError(f"--from-block {block} is above the indexed cursor {state.cursor_block}; nothing to redo")
+    header = rpc.get_block(block) if block > start else None
+    if block > start:
+        if header is None:
+            raise IndexerError(f"the node has no block {block}")
+        stored = conn.execute(
+            text("SELECT hash FROM blocks WHERE chain_id = :c AND number = :n"), {"c": target.chain_id, "n": block}
+        ).scalar_one_or_none()
+        if stored is not None and stored != header.hash:
+            raise IndexerError(f"block {block} itself was replaced by the reorg; resync from a lower block")
+    rollback_rows(conn, target.chain_id, block)
+    if header is not None:
+        conn.execute(
+            text(
+                "INSERT INTO blocks (chain_id, number, hash, parent_hash, timestamp, has_events)"
+                " VALUES (:c, :n, :h, :p, to_timestamp(:t), false) ON CONFLICT (chain_id, number)"
+                " DO UPDATE SET hash = EXCLUDED.hash, parent_hash = EXCLUDED.parent_hash"
+            ),
+            {
+                "c": target.chain_id,
+                "n": header.number,
+                "h": header.hash,
+                "p": header.parent_hash,
+                "t": header.timestamp,
+            },
+        )
+    set_cursor(conn, target, block, header.hash if header is not None else None)
+    set_halted(conn, target, None)
+    log.warning(
+        "resync chain_id=%d cursor=%d (was %d, halted=%s)",
+        target.chain_id,
+        block,
+        state.cursor_block,
+        state.halted_reason is not None,
+    )
+    return block

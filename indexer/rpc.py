@@ -1,0 +1,296 @@
+"""Raw JSON-RPC over one `requests.Session`: batched calls, retries, `eth_getLogs` range splitting.
+
+No web3 formatting on the hot path: results are the node's JSON (hex strings). Transient faults
+(timeouts, dropped connections, HTTP 429 and 5xx) are retried with exponential backoff; a node
+that refuses an `eth_getLogs` range as too large gets the range in halves, and the size that
+worked is remembered for the next requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from indexer.errors import RangeTooLarge, RpcError
+
+log = logging.getLogger("indexer.rpc")
+
+# Words in JSON-RPC error messages by which providers refuse an eth_getLogs range.
+_RANGE_WORDS = ("range", "too many", "limit", "exceed", "too large", "response size", "max results", "10000")
+# Words by which nodes call an error temporary (checked before the range words: "too many requests").
+_TRANSIENT_WORDS = ("rate limit", "too many requests", "try again", "temporarily", "header not found", "busy")
+_TRANSIENT_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class BlockHeader:
+    """The part of a block header the indexer keeps."""
+
+    number: int
+    hash: str
+    parent_hash: str
+    timestamp: int
+
+
+class TransientRpcError(RpcError):
+    """A JSON-RPC error the node says is temporary (rate limit, busy): retried."""
+
+
+def _is_transient(message: str) -> bool:
+    text = message.lower()
+    return any(word in text for word in _TRANSIENT_WORDS)
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _is_range_refusal(message: str) -> bool:
+    text = message.lower()
+    return any(word in text for word in _RANGE_WORDS)
+
+
+class RpcClient:
+    """A JSON-RPC client for one node URL.
+
+    `log_range_limit` caps the blocks per `eth_getLogs` request (None: no cap until the node
+    refuses a range); it shrinks by halving when the node refuses and is kept for later calls.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 30.0,
+        retries: int = 6,
+        backoff: float = 0.2,
+        max_backoff: float = 5.0,
+        log_range_limit: int | None = None,
+    ) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.log_range_limit = log_range_limit
+        self.session = requests.Session()
+        self.session.headers["Content-Type"] = "application/json"
+        self._id = 0
+
+    def close(self) -> None:
+        self.session.close()
+
+    # ------------------------------------------------------------------ transport
+
+    def _post(self, body: Any, *, timeouts_refuse_range: bool = False) -> Any:
+        """POST `body` with retries on transient faults; the decoded JSON answer.
+
+        With `timeouts_refuse_range` (eth_getLogs), a second timeout in a row counts as the node
+        refusing the range (`RangeTooLarge`), so the caller splits it instead of waiting on.
+        """
+        attempt = 0
+        timeouts = 0
+        while True:
+            retry_after: float | None = None
+            try:
+                response = self.session.post(self.url, json=body, timeout=self.timeout)
+                status = response.status_code
+                if status == 413:
+                    raise RangeTooLarge("HTTP 413: request or response too large", http_status=413)
+                if status in _TRANSIENT_HTTP:
+                    retry_after = _retry_after(response.headers.get("Retry-After"))
+                    raise RpcError(f"HTTP {status}", http_status=status)
+                if status >= 400:
+                    # Some nodes send JSON-RPC errors with a 4xx status: let the caller read them.
+                    try:
+                        answer = response.json()
+                    except ValueError:
+                        answer = None
+                    if isinstance(answer, dict) and answer.get("error") is not None:
+                        return answer
+                    raise RpcError(f"HTTP {status} from {self.url}", http_status=status)
+                return response.json()
+            except RangeTooLarge:
+                raise
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+                ValueError,
+                RpcError,
+            ) as exc:
+                if isinstance(exc, RpcError) and exc.http_status not in _TRANSIENT_HTTP:
+                    raise
+                if isinstance(exc, requests.Timeout):
+                    timeouts += 1
+                    if timeouts_refuse_range and timeouts >= 2:
+                        raise RangeTooLarge("eth_getLogs timed out twice") from None
+                else:
+                    timeouts = 0
+                attempt += 1
+                if attempt > self.retries:
+                    raise RpcError(
+                        f"JSON-RPC at {self.url} failed after {self.retries} retries: "
+                        f"{exc.__class__.__name__}: {str(exc)[:200]}"
+                    ) from None
+                delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+                if retry_after is not None:
+                    delay = min(max(delay, retry_after), 30.0)
+                log.warning("rpc retry attempt=%d delay=%.2f error=%s", attempt, delay, exc.__class__.__name__)
+                time.sleep(delay)
+
+    def _next_id(self) -> int:
+        self._id += 1
+        return self._id
+
+    @staticmethod
+    def _result(answer: Any, method: str) -> Any:
+        if not isinstance(answer, dict):
+            raise RpcError(f"{method}: malformed answer")
+        error = answer.get("error")
+        if error is not None:
+            message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
+            code = error.get("code") if isinstance(error, dict) else None
+            if _is_transient(message):
+                raise TransientRpcError(f"{method}: {message}", code=code)
+            if method == "eth_getLogs" and _is_range_refusal(message):
+                raise RangeTooLarge(f"{method}: {message}", code=code)
+            raise RpcError(f"{method}: {message}", code=code)
+        if "result" not in answer:
+            raise RpcError(f"{method}: answer without result")
+        return answer["result"]
+
+    def call(self, method: str, params: Sequence[Any] = ()) -> Any:
+        """One JSON-RPC call; its result. Errors the node calls temporary (rate limits) are retried."""
+        attempt = 0
+        while True:
+            body = {"jsonrpc": "2.0", "id": self._next_id(), "method": method, "params": list(params)}
+            answer = self._post(body, timeouts_refuse_range=method == "eth_getLogs")
+            try:
+                return self._result(answer, method)
+            except TransientRpcError as exc:
+                attempt += 1
+                if attempt > self.retries:
+                    raise RpcError(f"{exc} (after {self.retries} retries)") from None
+                delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+                log.warning("rpc retry attempt=%d delay=%.2f error=%r", attempt, delay, str(exc)[:120])
+                time.sleep(delay)
+
+    def batch(self, calls: Sequence[tuple[str, Sequence[Any]]], chunk: int = 500) -> list[Any]:
+        """Many calls in batched requests (`chunk` per HTTP request); results in call order.
+
+        A chunk with a temporary error (rate limit) in any answer is sent again after a pause.
+        """
+        results: list[Any] = []
+        for start in range(0, len(calls), chunk):
+            part = calls[start : start + chunk]
+            attempt = 0
+            while True:
+                try:
+                    results.extend(self._batch_once(part))
+                    break
+                except TransientRpcError as exc:
+                    attempt += 1
+                    if attempt > self.retries:
+                        raise RpcError(f"{exc} (after {self.retries} retries)") from None
+                    delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+                    log.warning("rpc batch retry attempt=%d delay=%.2f error=%r", attempt, delay, str(exc)[:120])
+                    time.sleep(delay)
+        return results
+
+    def _batch_once(self, part: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        first = self._id + 1
+        body = [{"jsonrpc": "2.0", "id": first + i, "method": m, "params": list(p)} for i, (m, p) in enumerate(part)]
+        self._id += len(part)
+        answer = self._post(body)
+        if isinstance(answer, dict):  # some nodes answer a whole batch with one error
+            self._result(answer, part[0][0])
+            raise RpcError("batch request answered with a single object")
+        if not isinstance(answer, list):
+            raise RpcError("batch request answered with something else than a list")
+        by_id = {item.get("id"): item for item in answer if isinstance(item, dict)}
+        out = []
+        for i, (method, _) in enumerate(part):
+            item = by_id.get(first + i)
+            if item is None:
+                raise RpcError(f"{method}: missing from the batch answer")
+            out.append(self._result(item, method))
+        return out
+
+    # ------------------------------------------------------------------ chain reads
+
+    def chain_id(self) -> int:
+        return int(self.call("eth_chainId"), 16)
+
+    def block_number(self) -> int:
+        return int(self.call("eth_blockNumber"), 16)
+
+    @staticmethod
+    def _header(raw: Any) -> BlockHeader | None:
+        if raw is None:
+            return None
+        return BlockHeader(
+            number=int(raw["number"], 16),
+            hash=raw["hash"].lower(),
+            parent_hash=raw["parentHash"].lower(),
+            timestamp=int(raw["timestamp"], 16),
+        )
+
+    def get_block(self, number: int) -> BlockHeader | None:
+        """The header of block `number` (without transactions), or None past the head."""
+        return self._header(self.call("eth_getBlockByNumber", [hex(number), False]))
+
+    def get_blocks(self, numbers: Sequence[int]) -> list[BlockHeader | None]:
+        """Headers of `numbers` in batched requests (None for blocks past the head)."""
+        raws = self.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        return [self._header(raw) for raw in raws]
+
+    def eth_call(self, to: str, data: str, block: int) -> str:
+        result: str = self.call("eth_call", [{"to": to, "data": data}, hex(block)])
+        return result
+
+    def eth_calls(self, calls: Sequence[tuple[str, str]], block: int) -> list[str]:
+        """Many `eth_call`s `(to, data)` at `block`, batched."""
+        return [
+            str(r) for r in self.batch([("eth_call", [{"to": to, "data": data}, hex(block)]) for to, data in calls])
+        ]
+
+    def get_logs(self, addresses: Sequence[str], from_block: int, to_block: int) -> list[dict[str, Any]]:
+        """All logs of `addresses` in `[from_block, to_block]`, in chain order.
+
+        Ranges the node refuses are split in half (down to single blocks); the largest size
+        that worked becomes `log_range_limit` for the following calls.
+        """
+        out: list[dict[str, Any]] = []
+        start = from_block
+        while start <= to_block:
+            size = to_block - start + 1
+            if self.log_range_limit is not None:
+                size = min(size, self.log_range_limit)
+            while True:
+                end = start + size - 1
+                try:
+                    logs = self.call(
+                        "eth_getLogs",
+                        [{"fromBlock": hex(start), "toBlock": hex(end), "address": list(addresses)}],
+                    )
+                    break
+                except RangeTooLarge as exc:
+                    if size == 1:
+                        raise RpcError(f"the node refuses eth_getLogs even for one block ({exc})") from None
+                    size = max(1, size // 2)
+                    self.log_range_limit = size
+                    log.info("getlogs range refused, splitting new_limit=%d reason=%r", size, str(exc)[:120])
+            if not isinstance(logs, list):
+                raise RpcError("eth_getLogs: malformed answer")
+            out.extend(logs)
+            start = end + 1
+        return out

@@ -1,0 +1,98 @@
+"""Migrations run clean both ways; the CLI refuses a missing or bad database URL in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+
+from indexer import migrate
+from tests.indexer.conftest import GREENPOINTS, cli_env, run_cli
+
+TABLES = {
+    "blocks",
+    "events",
+    "balances",
+    "balance_changes",
+    "pool_states",
+    "merchants",
+    "merchant_daily",
+    "indexer_state",
+}
+
+
+def table_names(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_to_head_and_downgrade_to_base(empty_db: str) -> None:
+    assert table_names(empty_db) == set()
+    migrate.upgrade(empty_db)
+    assert table_names(empty_db) == TABLES | {"alembic_version"}
+    assert migrate.current(empty_db) == migrate.HEAD
+    engine = create_engine(empty_db)
+    with engine.connect() as conn:
+        numeric = conn.execute(
+            text(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE data_type = 'numeric'"
+                " AND (numeric_precision <> 78 OR numeric_scale <> 0)"
+            )
+        ).all()
+        no_chain = conn.execute(
+            text(
+                "SELECT t.table_name FROM information_schema.tables t WHERE t.table_schema = 'public'"
+                " AND t.table_name <> 'alembic_version' AND NOT EXISTS (SELECT 1 FROM information_schema.columns c"
+                " WHERE c.table_name = t.table_name AND c.column_name = 'chain_id')"
+            )
+        ).all()
+    engine.dispose()
+    assert numeric == []  # every amount is NUMERIC(78,0)
+    assert no_chain == []  # every table carries chain_id
+    migrate.downgrade(empty_db, "base")
+    # Only Alembic's own (empty) bookkeeping table remains.
+    assert table_names(empty_db) <= {"alembic_version"}
+    assert migrate.current(empty_db) is None
+    migrate.upgrade(empty_db)  # and up again
+    assert table_names(empty_db) >= TABLES
+
+
+def test_head_constant_matches_the_migrations() -> None:
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    assert script.get_current_head() == migrate.HEAD
+
+
+def test_cli_db_upgrade_and_downgrade(empty_db: str, tmp_path: Path) -> None:
+    env = cli_env(empty_db, "http://127.0.0.1:1", tmp_path / "none.json")
+    up = run_cli(["db", "upgrade"], env, tmp_path)
+    assert up.returncode == 0, up.stderr
+    assert table_names(empty_db) >= TABLES
+    down = run_cli(["db", "downgrade", "base"], env, tmp_path)
+    assert down.returncode == 0, down.stderr
+    assert table_names(empty_db) <= {"alembic_version"}
+
+
+@pytest.mark.parametrize(
+    ("url", "message", "command"),
+    [
+        (None, "GREENPOINTS_DATABASE_URL: not set", ["index", "--once"]),
+        (None, "GREENPOINTS_DATABASE_URL: not set", ["audit"]),
+        ("mysql://root@localhost/x", "must be a PostgreSQL URL", ["index", "--once"]),
+        ("postgresql+psycopg://postgres@127.0.0.1:1/nothing", "cannot connect to the database", ["index", "--once"]),
+    ],
+)
+def test_cli_refuses_a_missing_or_bad_database_url(
+    url: str | None, message: str, command: list[str], tmp_path: Path
+) -> None:
+    assert GREENPOINTS.exists()
+    env = cli_env(url, "http://127.0.0.1:1", tmp_path / "none.json")
+    done = run_cli(command, env, tmp_path, timeout=60)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("greenpoints: error: ") and message in lines[0]

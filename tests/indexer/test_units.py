@@ -1,0 +1,251 @@
+"""Fast checks of the pieces: decoding, deriving rows, the lock, the range splitting, progress."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import psycopg
+import pytest
+import requests
+from sqlalchemy import Engine, text
+from web3 import Web3
+
+from greenpoints.chain import contract
+from indexer import db
+from indexer.decode import ZERO_ADDRESS, Event, decode_logs, layouts
+from indexer.derive import PoolSnapshot, derive, price_of
+from indexer.lock import IndexerLock
+from indexer.progress import Progress
+from indexer.rpc import RpcClient
+from tests.indexer.conftest import Chain
+
+A = "0x" + "a" * 40
+B = "0x" + "b" * 40
+M = "0x" + "c" * 40
+
+
+def word(value: int | str) -> str:
+    if isinstance(value, str):
+        return value.removeprefix("0x").rjust(64, "0")
+    return f"{value:064x}"
+
+
+def topic_of(name: str) -> str:
+    return next(t for t, layout in layouts().items() if layout.name == name)
+
+
+def raw_log(
+    address: str, name: str, topics: list[int | str], data: list[int | str], block: int = 7, index: int = 0
+) -> dict[str, Any]:
+    return {
+        "address": address,
+        "topics": [topic_of(name), *("0x" + word(t) for t in topics)],
+        "data": "0x" + "".join(word(d) for d in data),
+        "blockNumber": hex(block),
+        "blockHash": "0x" + "1" * 64,
+        "blockTimestamp": hex(1_700_000_000),
+        "transactionHash": "0x" + "2" * 64,
+        "logIndex": hex(index),
+        "removed": False,
+    }
+
+
+def test_decode_known_layouts_and_skip_strangers() -> None:
+    pool, token = "0x" + "9" * 40, "0x" + "8" * 40
+    order = "0x" + "ab" * 32
+    big = 2**256 - 1
+    logs = [
+        raw_log(pool, "CheckedOut", [M, A, order], [5000, 350, 150, 150, big], index=2),
+        raw_log(token, "Transfer", [ZERO_ADDRESS, A], [big], index=1),
+        raw_log(pool, "MerchantSet", [M], [1000, 10**24, 1], index=3),
+        raw_log(pool, "Transfer", [A, B], [1], index=4),  # a token event from the pool: not ours
+        raw_log(token, "CheckedOut", [M, A, order], [1, 2, 3, 4, 5], index=5),  # a pool event from the token
+        {**raw_log(token, "Transfer", [A, B], [1], index=6), "topics": ["0x" + "f" * 64]},  # unknown event
+    ]
+    events = decode_logs(logs, pool, token)
+    assert [(e.name, e.log_index) for e in events] == [("Transfer", 1), ("CheckedOut", 2), ("MerchantSet", 3)]
+    transfer, checkout, merchant = events
+    assert transfer.args == {"from": ZERO_ADDRESS, "to": A, "value": big}
+    assert checkout.args["orderId"] == order and checkout.args["supplyAfter"] == big
+    assert checkout.block_time == 1_700_000_000 and checkout.block_number == 7
+    assert merchant.args == {"merchant": M, "rateBps": 1000, "dailyCap": 10**24, "active": True}
+    decoded = json.loads(checkout.args_json())
+    assert decoded["supplyAfter"] == str(big)  # uint256 as a decimal string
+    assert json.loads(merchant.args_json())["active"] is True
+
+
+def test_topics_match_web3(private_chain: Chain) -> None:
+    pool = contract(private_chain.w3, "DividendPool", private_chain.deployment.pool)
+    expected = (
+        "0x" + Web3.keccak(text="CheckedOut(address,address,bytes32,uint256,uint256,uint256,uint256,uint256)").hex()
+    )
+    assert topic_of("CheckedOut") == expected
+    assert pool.events.CheckedOut  # the ABI has it
+
+
+def event(name: str, args: dict[str, Any], block: int, index: int, tx: str = "0x01") -> Event:
+    return Event(block, index, "0xh", 86_400 * 3 + block, tx, "0xp", name, args)
+
+
+def test_derive_balances_pool_states_and_merchant_days() -> None:
+    events = [
+        event("Transfer", {"from": ZERO_ADDRESS, "to": A, "value": 700}, 1, 0, "0x01"),
+        event(
+            "CheckedOut",
+            {
+                "merchant": M,
+                "customer": A,
+                "orderId": "0x",
+                "saleAmount": 10,
+                "points": 700,
+                "poolIn": 300,
+                "reserveAfter": 300,
+                "supplyAfter": 700,
+            },
+            1,
+            1,
+            "0x01",
+        ),
+        event("Transfer", {"from": A, "to": B, "value": 200}, 2, 0, "0x02"),
+        event("Transfer", {"from": B, "to": B, "value": 5}, 2, 1, "0x03"),  # to oneself: no change
+        event("Transfer", {"from": A, "to": ZERO_ADDRESS, "value": 100}, 3, 0, "0x04"),
+        event("PointsBurned", {"holder": A, "amount": 100, "reserveAfter": 300, "supplyAfter": 600}, 3, 1, "0x04"),
+        event("Transfer", {"from": B, "to": ZERO_ADDRESS, "value": 50}, 4, 0, "0x05"),  # a burn with no pool event
+        event("TaxWithdrawn", {"to": M, "amount": 0}, 5, 0, "0x06"),
+    ]
+    rows = derive(events, {B: 1}, PoolSnapshot(), 6)
+    assert rows.balances == {A: 400, B: 151}
+    assert [c for c in rows.balance_changes if c[0] == B] == [
+        (B, 2, 0, 200, 201),
+        (B, 2, 1, 0, 201),
+        (B, 4, 0, -50, 151),
+    ]
+    kinds = [(s[0], s[7], s[4]) for s in rows.pool_states]
+    assert kinds == [(1, "CheckedOut", 700), (3, "PointsBurned", 600), (4, "Burn", 550), (5, "TaxWithdrawn", 550)]
+    assert rows.pool_states[0][6] == price_of(300, 700, 6) == 300 * 10**12 * 10**18 // 700
+    assert rows.last_state == PoolSnapshot(300, 550, 0)
+    ((key, totals),) = rows.merchant_daily.items()
+    assert key[0] == M and str(key[1]) == "1970-01-04" and totals == [700, 0, 1]
+    assert price_of(5, 0, 6) == 0
+
+
+def test_lock_allows_one_holder(engine: Engine) -> None:
+    first = IndexerLock(engine, 1, "0xpool", poll=0.05)
+    second = IndexerLock(engine, 1, "0xpool", poll=0.05)
+    other = IndexerLock(engine, 2, "0xpool", poll=0.05)
+    assert first.try_acquire()
+    first.ensure_held()
+    assert not second.try_acquire()
+    assert not second.acquire(timeout=0.2)
+    assert other.try_acquire()  # another chain is another lock
+    first.release()
+    assert second.acquire(timeout=2)
+    second.release()
+    other.release()
+
+
+class _RangeLimitProxy(BaseHTTPRequestHandler):
+    """Forwards JSON-RPC to anvil but refuses eth_getLogs ranges over `limit` blocks, like providers do."""
+
+    upstream = ""
+    limit = 4
+    refused = 0
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if isinstance(body, dict) and body.get("method") == "eth_getLogs":
+            params = body["params"][0]
+            if int(params["toBlock"], 16) - int(params["fromBlock"], 16) + 1 > self.limit:
+                type(self).refused += 1
+                answer: Any = {
+                    "jsonrpc": "2.0",
+                    "id": body["id"],
+                    "error": {"code": -32005, "message": "query exceeds max block range 4"},
+                }
+                return self._send(answer)
+        return self._send(requests.post(self.upstream, json=body, timeout=10).json())
+
+    def _send(self, answer: Any) -> None:
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def limited_rpc(private_chain: Chain) -> Iterator[str]:
+    _RangeLimitProxy.upstream = private_chain.url
+    _RangeLimitProxy.refused = 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RangeLimitProxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_get_logs_splits_refused_ranges(private_chain: Chain, limited_rpc: str) -> None:
+    direct = RpcClient(private_chain.url)
+    limited = RpcClient(limited_rpc)
+    head = direct.block_number()
+    addresses = [private_chain.deployment.pool, private_chain.deployment.points_token]
+    expected = direct.get_logs(addresses, 0, head)
+    assert expected
+    assert limited.get_logs(addresses, 0, head) == expected
+    assert limited.log_range_limit is not None and limited.log_range_limit <= 4  # remembered
+    refused = _RangeLimitProxy.refused
+    assert limited.get_logs(addresses, 0, head) == expected
+    assert _RangeLimitProxy.refused == refused  # no more refusals once the size is known
+
+
+def test_progress_logs_key_value_lines_off_a_terminal(caplog: pytest.LogCaptureFixture) -> None:
+    stream = io.StringIO()
+    progress = Progress(100, 300, stream=stream, every=0)
+    with caplog.at_level(logging.INFO, logger="indexer.progress"):
+        progress.update(200, 5000)
+        progress.finish()
+    assert stream.getvalue() == ""
+    assert "blocks_done=100 blocks_total=200" in caplog.text
+    assert "events=5000" in caplog.text
+
+
+def test_replayed_rows_are_skipped_on_conflict(engine: Engine) -> None:
+    events = [
+        event("Transfer", {"from": ZERO_ADDRESS, "to": A, "value": 10**30}, 5, 0),
+        event("MerchantSet", {"merchant": M, "rateBps": 1000, "dailyCap": 10**24, "active": False}, 5, 1),
+    ]
+    with engine.begin() as conn:
+        db.write_events(conn, 9, events)
+    with engine.begin() as conn:
+        db.write_events(
+            conn, 9, [*events, event("Transfer", {"from": A, "to": B, "value": 1}, 6, 0)], skip_existing=True
+        )
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT block_number, log_index, name, args, holder, counterparty, amount FROM events ORDER BY 1, 2")
+        ).all()
+    assert [(r.block_number, r.log_index, r.name) for r in stored] == [
+        (5, 0, "Transfer"),
+        (5, 1, "MerchantSet"),
+        (6, 0, "Transfer"),
+    ]
+    assert stored[0].args == {"from": ZERO_ADDRESS, "to": A, "value": str(10**30)}
+    assert stored[0].holder is None and stored[0].counterparty == A and int(stored[0].amount) == 10**30
+    assert stored[1].args["active"] is False
+    with pytest.raises(psycopg.errors.UniqueViolation), engine.begin() as conn:
+        db.write_events(conn, 9, events)  # without skip_existing a duplicate key is an error
+
+
+def test_price_matches_the_contract_for_18_decimal_assets() -> None:
+    assert price_of(10**18, 2 * 10**18, 18) == 5 * 10**17
+    assert price_of(150 * 10**6, 350 * 10**18, 6) == 150 * 10**6 * 10**12 * 10**18 // (350 * 10**18)
