@@ -34,6 +34,7 @@ log = logging.getLogger("indexer")
 def setup_logging() -> None:
     """key=value log lines on stderr, unless the application configured logging already."""
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every tick at INFO
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(

@@ -107,3 +107,6 @@ def test_demo_runs_the_walkthrough_end_to_end(tmp_path: Path) -> None:
     assert "reserve 108.857145 | points 250 | price 0.43542858 |" in out
     assert "540 into the pool, 1260 points" in out
     assert "reserve backs every point (asset balance >= reserve + tax accrued): yes" in out
+    # Then the indexer mirrors the run into PostgreSQL and the audit finds it equal to the chain.
+    assert "result: mirror equals the chain" in out
+    assert "alembic.runtime.plugins" not in result.stderr
