@@ -26,18 +26,9 @@ from greenpoints.anvil import ANVIL_MNEMONIC, Anvil  # noqa: E402
 from greenpoints.build import build  # noqa: E402
 from greenpoints.chain import connect, contract, send  # noqa: E402
 from greenpoints.deploy import MAX_UINT256, deploy, local_roles  # noqa: E402
+from greenpoints.permission import sign_spend  # noqa: E402
 
 POINT = 10**18
-SPEND_TYPES = {
-    "Spend": [
-        {"name": "holder", "type": "address"},
-        {"name": "merchant", "type": "address"},
-        {"name": "points", "type": "uint256"},
-        {"name": "orderId", "type": "bytes32"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
 
 
 @dataclass(frozen=True)
@@ -102,26 +93,19 @@ def measure(w3: Web3) -> list[Measurement]:
     record("redeem, repeat", pool.functions.redeem(100 * POINT, 0), alice)
     record("spend at a merchant", pool.functions.spend(merchant, 50 * POINT, order_id("s-1")), alice)
     deadline = int(w3.eth.get_block("latest")["timestamp"]) + 3_600
-    signed = key_of(w3, bob).sign_typed_data(
-        domain_data={
-            "name": "GreenPointsPool",
-            "version": "1",
-            "chainId": w3.eth.chain_id,
-            "verifyingContract": pool.address,
-        },
-        message_types=SPEND_TYPES,
-        message_data={
-            "holder": bob,
-            "merchant": merchant,
-            "points": 50 * POINT,
-            "orderId": order_id("s-2"),
-            "nonce": 0,
-            "deadline": deadline,
-        },
+    signature = sign_spend(
+        key_of(w3, bob),
+        chain_id=w3.eth.chain_id,
+        pool=pool.address,
+        merchant=merchant,
+        points=50 * POINT,
+        order_id=order_id("s-2"),
+        nonce=0,
+        deadline=deadline,
     )
     record(
         "spendFor (EIP-712 permission)",
-        pool.functions.spendFor(bob, 50 * POINT, order_id("s-2"), deadline, bytes(signed.signature)),
+        pool.functions.spendFor(bob, 50 * POINT, order_id("s-2"), deadline, signature),
         merchant,
         "paid by the merchant",
     )

@@ -24,6 +24,7 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from greenpoints.anvil import ANVIL_MNEMONIC
+from greenpoints.permission import SPEND_TYPES, spend_domain
 from greenpoints.revert import decode_custom_error
 
 # Points have 18 decimals.
@@ -255,17 +256,6 @@ def local_account(w3: Web3, address: str) -> LocalAccount:
     return account
 
 
-SPEND_TYPES = {
-    "Spend": [
-        {"name": "holder", "type": "address"},
-        {"name": "merchant", "type": "address"},
-        {"name": "points", "type": "uint256"},
-        {"name": "orderId", "type": "bytes32"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
-
 PERMIT_TYPES = {
     "Permit": [
         {"name": "owner", "type": "address"},
@@ -290,12 +280,7 @@ def sign_spend(
     verifying_contract: str | None = None,
 ) -> bytes:
     """An EIP-712 `Spend` permission for `pool`, signed by `signer`."""
-    domain = {
-        "name": "GreenPointsPool",
-        "version": "1",
-        "chainId": pool.w3.eth.chain_id,
-        "verifyingContract": verifying_contract or pool.address,
-    }
+    domain = spend_domain(pool.w3.eth.chain_id, verifying_contract or pool.address)
     message = {
         "holder": holder,
         "merchant": merchant,
