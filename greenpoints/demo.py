@@ -10,13 +10,13 @@ from greenpoints.anvil import Anvil
 from greenpoints.build import build
 from greenpoints.chain import connect
 from greenpoints.config import LOCAL_DIR, Settings
+from greenpoints.databases import LOCAL_SERVER, create_database
 from greenpoints.deploy import deploy
 from greenpoints.errors import ConfigError
 from greenpoints.pool_state import read_pool_state
 from greenpoints.simulate import simulate
 from greenpoints.walkthrough import run_walkthrough
 
-DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEMO_DATABASE = "greenpoints_demo"
 
 
@@ -26,19 +26,15 @@ def fresh_demo_database(settings: Settings) -> str:
     The demo's chain is new on every run, so its mirror starts empty; it never writes into the
     database named in GREENPOINTS_DATABASE_URL itself.
     """
-    server = make_url(settings.database_url or DEFAULT_SERVER)
-    admin = server.set(drivername="postgresql", database="postgres")
     try:
-        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DEMO_DATABASE}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{DEMO_DATABASE}"')
+        return create_database(DEMO_DATABASE, settings.database_url, replace=True)
     except psycopg.OperationalError as exc:
+        server = make_url(settings.database_url or LOCAL_SERVER)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
         raise ConfigError(
             f"PostgreSQL is not reachable at {server.host}:{server.port or 5432} ({first}); "
             "start it or set GREENPOINTS_DATABASE_URL"
         ) from None
-    return server.set(drivername="postgresql+psycopg", database=DEMO_DATABASE).render_as_string(hide_password=False)
 
 
 def run_demo(settings: Settings, orders: int, seed: int) -> None:

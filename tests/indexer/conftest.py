@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import Engine
 from web3 import Web3
 
+from greenpoints import databases
 from greenpoints.anvil import Anvil
 from greenpoints.chain import connect
 from greenpoints.deploy import deploy
@@ -55,14 +56,11 @@ def pg_server() -> None:
 def create_database() -> tuple[str, str]:
     """A new empty database; (name, SQLAlchemy URL)."""
     name = f"gp_test_{uuid.uuid4().hex[:12]}"
-    with _admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return name, f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/{name}"
+    return name, databases.create_database(name)
 
 
 def drop_database(name: str) -> None:
-    with _admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    databases.drop_database(name)
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from greenpoints import databases
 from greenpoints.compiler import ROOT
 
 PG_HOST = "127.0.0.1"
@@ -58,14 +59,12 @@ def sqlalchemy_url(database: str) -> str:
 def create_database(label: str) -> str:
     """Create a uniquely named empty database; its name."""
     name = f"gp_res_{label}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    databases.create_database(name)
     return name
 
 
 def drop_database(name: str) -> None:
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    databases.drop_database(name)
 
 
 @pytest.fixture(scope="session")
