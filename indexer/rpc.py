@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import requests
 
 from indexer.errors import RangeTooLarge, RpcError
+
+T = TypeVar("T")
 
 log = logging.getLogger("indexer.rpc")
 
@@ -168,21 +171,30 @@ class RpcClient:
             raise RpcError(f"{method}: answer without result")
         return answer["result"]
 
-    def call(self, method: str, params: Sequence[Any] = ()) -> Any:
-        """One JSON-RPC call; its result. Errors the node calls temporary (rate limits) are retried."""
+    def _retrying(self, attempt_once: Callable[[], T], label: str) -> T:
+        """Run `attempt_once`, retrying with capped exponential backoff while the node answers
+        with a temporary error (rate limits); give up after `retries` retries."""
         attempt = 0
         while True:
-            body = {"jsonrpc": "2.0", "id": self._next_id(), "method": method, "params": list(params)}
-            answer = self._post(body, timeouts_refuse_range=method == "eth_getLogs")
             try:
-                return self._result(answer, method)
+                return attempt_once()
             except TransientRpcError as exc:
                 attempt += 1
                 if attempt > self.retries:
                     raise RpcError(f"{exc} (after {self.retries} retries)") from None
                 delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-                log.warning("rpc retry attempt=%d delay=%.2f error=%r", attempt, delay, str(exc)[:120])
+                log.warning("%s attempt=%d delay=%.2f error=%r", label, attempt, delay, str(exc)[:120])
                 time.sleep(delay)
+
+    def call(self, method: str, params: Sequence[Any] = ()) -> Any:
+        """One JSON-RPC call; its result. Errors the node calls temporary (rate limits) are retried."""
+
+        def once() -> Any:
+            body = {"jsonrpc": "2.0", "id": self._next_id(), "method": method, "params": list(params)}
+            answer = self._post(body, timeouts_refuse_range=method == "eth_getLogs")
+            return self._result(answer, method)
+
+        return self._retrying(once, "rpc retry")
 
     def batch(self, calls: Sequence[tuple[str, Sequence[Any]]], chunk: int = 500) -> list[Any]:
         """Many calls in batched requests (`chunk` per HTTP request); results in call order.
@@ -192,18 +204,7 @@ class RpcClient:
         results: list[Any] = []
         for start in range(0, len(calls), chunk):
             part = calls[start : start + chunk]
-            attempt = 0
-            while True:
-                try:
-                    results.extend(self._batch_once(part))
-                    break
-                except TransientRpcError as exc:
-                    attempt += 1
-                    if attempt > self.retries:
-                        raise RpcError(f"{exc} (after {self.retries} retries)") from None
-                    delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-                    log.warning("rpc batch retry attempt=%d delay=%.2f error=%r", attempt, delay, str(exc)[:120])
-                    time.sleep(delay)
+            results.extend(self._retrying(partial(self._batch_once, part), "rpc batch retry"))
         return results
 
     def _batch_once(self, part: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
