@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from greenpoints import databases  # noqa: E402 - needs the repository on sys.path
 from tests.resilience.workload import (  # noqa: E402 - needs the repository on sys.path
     CachedChain,
     Rpc,
@@ -55,7 +56,6 @@ from tests.resilience.workload import (  # noqa: E402 - needs the repository on 
 )
 
 BENCH_DIR = ROOT / ".greenpoints" / "bench"
-ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 CHECKOUTS_PER_BLOCK = 40
 TRANSFERS_PER_BLOCK = 20
 DEFAULT_BATCH_SIZE = 5000  # the indexer's default GREENPOINTS_BATCH_SIZE
@@ -90,14 +90,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def create_database() -> str:
     name = f"gp_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    databases.create_database(name)
     return name
-
-
-def drop_database(name: str) -> None:
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def events_table(conn: psycopg.Connection[Any]) -> str:
@@ -116,7 +110,7 @@ def indexer_env(rpc_url: str, database: str, deployment: Path, **settings: str |
     env = {k: v for k, v in os.environ.items() if not k.startswith("GREENPOINTS_")}
     env.update(
         GREENPOINTS_RPC_URL=rpc_url,
-        GREENPOINTS_DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}",
+        GREENPOINTS_DATABASE_URL=databases.database_url(database),
         GREENPOINTS_DEPLOYMENT=str(deployment),
         PYTHONUNBUFFERED="1",
     )
@@ -385,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep_db:
             print(f"kept database {database}")
         else:
-            drop_database(database)
+            databases.drop_database(database)
 
     p50, p99 = percentile(lags, 50), percentile(lags, 99)  # nan without a live measure
     lag_max = max(lags, default=float("nan"))
