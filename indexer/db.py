@@ -1,6 +1,6 @@
 """Database access: the engine, the cursor row, and the bulk writes of one batch.
 
-SQLAlchemy 2 Core on psycopg 3. Events, balance changes and pool states go in with COPY; balances,
+SQLAlchemy 2 Core on psycopg 3. Events (one typed table per event) and pool states go in with COPY; balances,
 merchants, daily merchant totals and blocks with one set-based `INSERT ... SELECT FROM unnest(...)
 ON CONFLICT` each. Writes are idempotent on the natural keys: rows already stored for the batch's
 blocks are skipped (the single writer holds the advisory lock, so nothing else inserts meanwhile).
@@ -17,8 +17,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from indexer.decode import ZERO_ADDRESS, Event
-from indexer.derive import BatchRows, PoolSnapshot, typed_columns
+from indexer.decode import KEY_COLUMNS, TABLE_OF, TABLES, Event
+from indexer.derive import BatchRows, PoolSnapshot
 from indexer.errors import IndexerError
 from indexer.rpc import BlockHeader
 
@@ -132,6 +132,20 @@ def ensure_state(conn: Connection, target: Target) -> None:
         )
 
 
+def cursor_hint(engine: Engine, target: Target) -> int:
+    """The stored cursor, or the block before the deployment when there is none (or no schema yet);
+    read without a lock, only to start reading ahead."""
+    with engine.connect() as conn:
+        if conn.execute(text("SELECT to_regclass('indexer_state')")).scalar() is not None:
+            row = conn.execute(
+                text("SELECT cursor_block FROM indexer_state WHERE chain_id = :c AND pool = :p"),
+                {"c": target.chain_id, "p": target.pool},
+            ).scalar()
+            if row is not None:
+                return int(row)
+    return target.deployment_block - 1
+
+
 def load_state(conn: Connection, target: Target, *, for_update: bool = False) -> State:
     row = conn.execute(
         text(
@@ -188,10 +202,11 @@ def current_balances(conn: Connection, chain_id: int, holders: Iterable[str]) ->
 
 def stored_event_keys(conn: Connection, chain_id: int, first: int, last: int) -> set[tuple[int, int]]:
     """Keys of events already stored in blocks `[first, last]` (normally none)."""
-    rows = conn.execute(
-        text("SELECT block_number, log_index FROM events WHERE chain_id = :c AND block_number BETWEEN :a AND :b"),
-        {"c": chain_id, "a": first, "b": last},
+    union = " UNION ALL ".join(
+        f"SELECT block_number, log_index FROM {table} WHERE chain_id = :c AND block_number BETWEEN :a AND :b"
+        for table in TABLES
     )
+    rows = conn.execute(text(union), {"c": chain_id, "a": first, "b": last})
     return {(r.block_number, r.log_index) for r in rows}
 
 
@@ -245,79 +260,66 @@ def _time_text(cache: dict[int, str], stamp: int) -> str:
 
 
 NULL = "\\N"
+TRANSFER_COLUMNS = (*KEY_COLUMNS, *TABLES["transfers"], "sender_balance_after", "receiver_balance_after")
 
 
-def _opt(value: object) -> str:
-    return NULL if value is None else str(value)
-
-
-def _tail(e: Event) -> str:
-    """The `args` JSON and the typed columns of an event, as COPY text."""
-    a = e.args
-    if e.name == "Transfer":  # most events: a fast path with the same output as the general one
-        sender, receiver, value = a["from"], a["to"], a["value"]
-        return (
-            f'{{"from":"{sender}","to":"{receiver}","value":"{value}"}}\t'
-            f"{sender if sender != ZERO_ADDRESS else NULL}\t{receiver if receiver != ZERO_ADDRESS else NULL}\t"
-            f"{NULL}\t{value}"
-        )
-    holder, counterparty, merchant, amount = typed_columns(e)
-    return f"{e.args_json()}\t{_opt(holder)}\t{_opt(counterparty)}\t{_opt(merchant)}\t{_opt(amount)}"
-
-
-def event_lines(chain_id: int, events: Iterable[Event]) -> list[str]:
-    """The `events` rows of `events` as COPY text lines (no database needed: done while reading)."""
-    times: dict[int, str] = {}
+def event_lines(chain_id: int, events: Iterable[Event]) -> dict[str, list[str]]:
+    """COPY text lines of `events` per event table, Transfers excepted: their rows carry the
+    balances that `derive` computes (see `transfer_lines`). Needs no database: made while reading."""
+    out: dict[str, list[str]] = {}
     prefix = f"{chain_id}\t"
-    return [
-        f"{prefix}{e.block_number}\t{e.log_index}\t{_time_text(times, e.block_time)}\t{e.tx_hash}\t"
-        f"{e.address}\t{e.name}\t{_tail(e)}\n"
-        for e in events
-    ]
+    for e in events:
+        if e.name != "Transfer":
+            table = TABLE_OF[e.name]
+            line = f"{prefix}{e.block_number}\t{e.log_index}\t{e.tx_hash}\t{e.row}\n"
+            lines = out.get(table)
+            if lines is None:
+                out[table] = [line]
+            else:
+                lines.append(line)
+    return out
+
+
+def transfer_lines(
+    chain_id: int, events: Iterable[Event], balances: Iterable[tuple[int | None, int | None]]
+) -> list[str]:
+    """COPY text lines of the `transfers` rows: the Transfer events of `events` with the balances
+    after them (`BatchRows.transfer_balances`, one pair per Transfer in order)."""
+    prefix = f"{chain_id}\t"
+    pairs = iter(balances)
+    out = []
+    for e in events:
+        if e.name == "Transfer":
+            sender, receiver = next(pairs)
+            out.append(
+                f"{prefix}{e.block_number}\t{e.log_index}\t{e.tx_hash}\t{e.row}\t"
+                f"{NULL if sender is None else sender}\t{NULL if receiver is None else receiver}\n"
+            )
+    return out
 
 
 def write_events(
     conn: Connection,
     chain_id: int,
     events: Sequence[Event],
-    lines: Sequence[str] | None = None,
+    rows: BatchRows,
+    lines: dict[str, list[str]] | None = None,
     *,
     skip_existing: bool = False,
 ) -> None:
-    """COPY `events` into `events` (`lines`: their `event_lines`, if already made)."""
-    copy_lines(
-        conn,
-        "events",
-        (
-            "chain_id",
-            "block_number",
-            "log_index",
-            "block_time",
-            "tx_hash",
-            "address",
-            "name",
-            "args",
-            "holder",
-            "counterparty",
-            "merchant",
-            "amount",
-        ),
-        lines if lines is not None else event_lines(chain_id, events),
-        skip_existing=skip_existing,
-    )
+    """COPY `events` into their event tables (`lines`: their `event_lines`, if already made)."""
+    if lines is None:
+        lines = event_lines(chain_id, events)
+    transfers = transfer_lines(chain_id, events, rows.transfer_balances)
+    if transfers:
+        copy_lines(conn, "transfers", TRANSFER_COLUMNS, transfers, skip_existing=skip_existing)
+    for table, table_lines in lines.items():
+        copy_lines(conn, table, (*KEY_COLUMNS, *TABLES[table]), table_lines, skip_existing=skip_existing)
 
 
 def write_rows(conn: Connection, chain_id: int, rows: BatchRows, *, skip_existing: bool = False) -> None:
-    """Write the derived rows of a batch (balance history, balances, pool states, merchants)."""
+    """Write the derived rows of a batch (balances, pool states, merchants, per-day merchant totals)."""
     prefix = f"{chain_id}\t"
-    if rows.balance_changes:
-        copy_lines(
-            conn,
-            "balance_changes",
-            ("chain_id", "holder", "block_number", "log_index", "delta", "balance_after"),
-            (f"{prefix}{h}\t{b}\t{i}\t{d}\t{a}\n" for h, b, i, d, a in rows.balance_changes),
-            skip_existing=skip_existing,
-        )
     if rows.balances:
         conn.execute(
             text(

@@ -11,100 +11,169 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from eth_utils import event_abi_to_log_topic
+from eth_hash.auto import keccak
 
 from greenpoints.artifacts import abi
 from indexer.errors import IndexerError
+from indexer.rpc import Log
 
 ZERO_ADDRESS = "0x" + "0" * 40
 # Events whose `reserveAfter`/`supplyAfter` describe the pool after the change.
 STATE_EVENTS = frozenset({"CheckedOut", "Redeemed", "Spent", "Funded", "PointsBurned"})
 
-# The events we decode: contract, name, and per parameter (name, kind, indexed).
-_LAYOUTS: tuple[tuple[str, str, tuple[tuple[str, str, bool], ...]], ...] = (
+# The events we decode: contract, event, the table its rows go to (see the 0002 migration), and
+# per parameter (ABI name, column, kind, indexed). "uint" covers every uintN.
+_LAYOUTS: tuple[tuple[str, str, str, tuple[tuple[str, str, str, bool], ...]], ...] = (
     (
         "DividendPool",
         "CheckedOut",
+        "checkouts",
         (
-            ("merchant", "address", True),
-            ("customer", "address", True),
-            ("orderId", "bytes32", True),
-            ("saleAmount", "uint", False),
-            ("points", "uint", False),
-            ("poolIn", "uint", False),
-            ("reserveAfter", "uint", False),
-            ("supplyAfter", "uint", False),
+            ("merchant", "merchant", "address", True),
+            ("customer", "customer", "address", True),
+            ("orderId", "order_id", "bytes32", True),
+            ("saleAmount", "sale_amount", "uint", False),
+            ("points", "points", "uint", False),
+            ("poolIn", "pool_in", "uint", False),
+            ("reserveAfter", "reserve_after", "uint", False),
+            ("supplyAfter", "supply_after", "uint", False),
         ),
     ),
     (
         "DividendPool",
         "Redeemed",
+        "redemptions",
         (
-            ("holder", "address", True),
-            ("points", "uint", False),
-            ("payout", "uint", False),
-            ("tax", "uint", False),
-            ("kept", "uint", False),
-            ("reserveAfter", "uint", False),
-            ("supplyAfter", "uint", False),
+            ("holder", "holder", "address", True),
+            ("points", "points", "uint", False),
+            ("payout", "payout", "uint", False),
+            ("tax", "tax", "uint", False),
+            ("kept", "kept", "uint", False),
+            ("reserveAfter", "reserve_after", "uint", False),
+            ("supplyAfter", "supply_after", "uint", False),
         ),
     ),
     (
         "DividendPool",
         "Spent",
+        "spends",
         (
-            ("holder", "address", True),
-            ("merchant", "address", True),
-            ("orderId", "bytes32", True),
-            ("points", "uint", False),
-            ("reserveAfter", "uint", False),
-            ("supplyAfter", "uint", False),
+            ("holder", "holder", "address", True),
+            ("merchant", "merchant", "address", True),
+            ("orderId", "order_id", "bytes32", True),
+            ("points", "points", "uint", False),
+            ("reserveAfter", "reserve_after", "uint", False),
+            ("supplyAfter", "supply_after", "uint", False),
         ),
     ),
     (
         "DividendPool",
         "Funded",
+        "fundings",
         (
-            ("from", "address", True),
-            ("amount", "uint", False),
-            ("reserveAfter", "uint", False),
-            ("supplyAfter", "uint", False),
+            ("from", "funder", "address", True),
+            ("amount", "amount", "uint", False),
+            ("reserveAfter", "reserve_after", "uint", False),
+            ("supplyAfter", "supply_after", "uint", False),
         ),
     ),
-    ("DividendPool", "TaxWithdrawn", (("to", "address", True), ("amount", "uint", False))),
+    (
+        "DividendPool",
+        "TaxWithdrawn",
+        "tax_withdrawals",
+        (("to", "recipient", "address", True), ("amount", "amount", "uint", False)),
+    ),
     (
         "DividendPool",
         "MerchantSet",
+        "merchant_updates",
         (
-            ("merchant", "address", True),
-            ("rateBps", "uint", False),
-            ("dailyCap", "uint", False),
-            ("active", "bool", False),
+            ("merchant", "merchant", "address", True),
+            ("rateBps", "rate_bps", "uint", False),
+            ("dailyCap", "daily_cap", "uint", False),
+            ("active", "active", "bool", False),
         ),
     ),
-    ("DividendPool", "FeesSet", (("feeBps", "uint", False), ("taxBps", "uint", False))),
-    ("DividendPool", "PoolShareSet", (("poolShareBps", "uint", False),)),
-    ("DividendPool", "TaxCollectorSet", (("collector", "address", True),)),
-    ("PointsToken", "Transfer", (("from", "address", True), ("to", "address", True), ("value", "uint", False))),
-    ("PointsToken", "Approval", (("owner", "address", True), ("spender", "address", True), ("value", "uint", False))),
+    (
+        "DividendPool",
+        "FeesSet",
+        "fee_updates",
+        (("feeBps", "fee_bps", "uint", False), ("taxBps", "tax_bps", "uint", False)),
+    ),
+    ("DividendPool", "PoolShareSet", "pool_share_updates", (("poolShareBps", "pool_share_bps", "uint", False),)),
+    ("DividendPool", "TaxCollectorSet", "tax_collector_updates", (("collector", "collector", "address", True),)),
+    ("DividendPool", "Paused", "pauses", (("account", "account", "address", False),)),
+    ("DividendPool", "Unpaused", "unpauses", (("account", "account", "address", False),)),
+    (
+        "DividendPool",
+        "RoleGranted",
+        "role_grants",
+        (
+            ("role", "role", "bytes32", True),
+            ("account", "account", "address", True),
+            ("sender", "sender", "address", True),
+        ),
+    ),
+    (
+        "DividendPool",
+        "RoleRevoked",
+        "role_revocations",
+        (
+            ("role", "role", "bytes32", True),
+            ("account", "account", "address", True),
+            ("sender", "sender", "address", True),
+        ),
+    ),
+    (
+        "DividendPool",
+        "RoleAdminChanged",
+        "role_admin_changes",
+        (
+            ("role", "role", "bytes32", True),
+            ("previousAdminRole", "previous_admin_role", "bytes32", True),
+            ("newAdminRole", "new_admin_role", "bytes32", True),
+        ),
+    ),
+    (
+        "PointsToken",
+        "Transfer",
+        "transfers",
+        (("from", "sender", "address", True), ("to", "receiver", "address", True), ("value", "value", "uint", False)),
+    ),
+    (
+        "PointsToken",
+        "Approval",
+        "approvals",
+        (
+            ("owner", "owner", "address", True),
+            ("spender", "spender", "address", True),
+            ("value", "value", "uint", False),
+        ),
+    ),
     (
         "PointsToken",
         "PointsBurned",
+        "point_burns",
         (
-            ("holder", "address", True),
-            ("amount", "uint", False),
-            ("reserveAfter", "uint", False),
-            ("supplyAfter", "uint", False),
+            ("holder", "holder", "address", True),
+            ("amount", "amount", "uint", False),
+            ("reserveAfter", "reserve_after", "uint", False),
+            ("supplyAfter", "supply_after", "uint", False),
         ),
     ),
 )
 
 ArgValue = int | str | bool
+# The columns of an event table, in order (the key columns, then the parameters in ABI order).
+KEY_COLUMNS = ("chain_id", "block_number", "log_index", "tx_hash")
+TABLES: dict[str, tuple[str, ...]] = {table: tuple(p[1] for p in params) for _, _, table, params in _LAYOUTS}
+TABLE_OF: dict[str, str] = {name: table for _, name, table, _ in _LAYOUTS}
 
 
 @dataclass(slots=True)
 class Event:
-    """One decoded log. `args` holds ints for uint, lowercase hex for address/bytes32, bools."""
+    """One decoded log. `args` holds ints for uint, lowercase hex for address/bytes32, bools;
+    `row` is its table's parameter columns as COPY text (tab-separated), made while decoding."""
 
     block_number: int
     log_index: int
@@ -114,27 +183,17 @@ class Event:
     address: str
     name: str
     args: dict[str, ArgValue]
-
-    def args_json(self) -> str:
-        """`args` as JSON with every uint as a decimal string (uint256 does not fit a JSON number)."""
-        parts = []
-        for key, value in self.args.items():
-            if value is True:
-                parts.append(f'"{key}":true')
-            elif value is False:
-                parts.append(f'"{key}":false')
-            else:
-                parts.append(f'"{key}":"{value}"')
-        return "{" + ",".join(parts) + "}"
+    row: str = ""
 
 
 @dataclass(frozen=True)
 class _Layout:
     contract: str
     name: str
+    table: str
     topics: int  # topic0 plus the indexed parameters
     data_length: int  # hex characters of data, with the 0x
-    args: Callable[[list[str], str], dict[str, ArgValue]]
+    decode: Callable[[list[str], str], tuple[dict[str, ArgValue], str]]
 
 
 def _arg_source(kind: str, word: str) -> str:
@@ -148,18 +207,20 @@ def _arg_source(kind: str, word: str) -> str:
     return f"{word}.lower()"  # bytes32, kept with its 0x
 
 
-def _compile_args(
-    name: str, params: tuple[tuple[str, str, bool], ...]
-) -> Callable[[list[str], str], dict[str, ArgValue]]:
-    """A function (topics, data) -> args for one event layout: straight-line slicing, no loops.
+def _compile_decoder(
+    name: str, params: tuple[tuple[str, str, str, bool], ...]
+) -> Callable[[list[str], str], tuple[dict[str, ArgValue], str]]:
+    """A function (topics, data) -> (args, COPY row text) for one layout: straight-line slicing.
 
     Generated from the constant layouts above (never from input), because a generic loop over the
     parameters costs several times more per log on the hot path.
     """
+    lines = []
     items = []
+    cells = []
     topic = 1
     offset = 2
-    for param, kind, indexed in params:
+    for i, (param, _, kind, indexed) in enumerate(params):
         if indexed:
             word = f"t[{topic}]"
             topic += 1
@@ -168,11 +229,15 @@ def _compile_args(
             offset += 64
             if kind == "bytes32":
                 word = f'"0x" + {word}'
-        items.append(f"{param!r}: {_arg_source(kind, word)}")
-    source = f"def args_{name}(t, d):\n    return {{{', '.join(items)}}}\n"
+        lines.append(f"    v{i} = {_arg_source(kind, word)}")
+        items.append(f"{param!r}: v{i}")
+        cells.append(f"{{'t' if v{i} else 'f'}}" if kind == "bool" else f"{{v{i}}}")
+    body = "\n".join(lines)
+    row = "\\t".join(cells)
+    source = f'def decode_{name}(t, d):\n{body}\n    return {{{", ".join(items)}}}, f"{row}"\n'
     scope: dict[str, Any] = {}
     exec(compile(source, f"<decode {name}>", "exec"), scope)
-    decoder: Callable[[list[str], str], dict[str, ArgValue]] = scope[f"args_{name}"]
+    decoder: Callable[[list[str], str], tuple[dict[str, ArgValue], str]] = scope[f"decode_{name}"]
     return decoder
 
 
@@ -180,21 +245,27 @@ def _compile_args(
 def layouts() -> dict[str, _Layout]:
     """topic0 (lowercase 0x-hex) -> layout, with topics computed from the compiled ABIs."""
     out: dict[str, _Layout] = {}
-    for contract, name, params in _LAYOUTS:
+    for contract, name, table, params in _LAYOUTS:
         fragment = _find_event(abi(contract), name)
         abi_params = [(p["name"], bool(p["indexed"])) for p in fragment["inputs"]]
-        if abi_params != [(n, indexed) for n, _, indexed in params]:
+        if abi_params != [(n, indexed) for n, _, _, indexed in params]:
             raise IndexerError(f"the ABI of {contract}.{name} changed; update indexer/decode.py")
-        topic = "0x" + event_abi_to_log_topic(fragment).hex()  # type: ignore[arg-type]
-        indexed = sum(1 for _, _, i in params if i)
+        topic = "0x" + keccak(_signature(fragment).encode()).hex()
+        indexed = sum(1 for *_, i in params if i)
         out[topic] = _Layout(
             contract=contract,
             name=name,
+            table=table,
             topics=1 + indexed,
             data_length=2 + 64 * (len(params) - indexed),
-            args=_compile_args(name, params),
+            decode=_compile_decoder(name, params),
         )
     return out
+
+
+def _signature(fragment: dict[str, Any]) -> str:
+    """`Name(type,type,...)`: what topic0 hashes (our events have no tuple parameters)."""
+    return f"{fragment['name']}({','.join(p['type'] for p in fragment['inputs'])})"
 
 
 def _find_event(contract_abi: list[dict[str, Any]], name: str) -> dict[str, Any]:
@@ -204,44 +275,51 @@ def _find_event(contract_abi: list[dict[str, Any]], name: str) -> dict[str, Any]
     raise IndexerError(f"event {name} not found in the compiled ABI; run `greenpoints build`")
 
 
-def decode_log(raw: dict[str, Any], sources: dict[str, str]) -> Event | None:
-    """Decode one `eth_getLogs` entry; None for a log we do not know (it is skipped).
+def decode_logs(raws: Iterable[Log], pool: str, token: str) -> list[Event]:
+    """Decode the logs of `pool` and `token` into events, in chain order.
 
-    `sources` maps a lowercase contract address to its contract name ("DividendPool",
-    "PointsToken"): a known event from another contract is not ours. The block time comes from
-    the log's `blockTimestamp` (recent nodes); else it is -1 and the caller fills it in.
+    A log is skipped when it is `removed`, of an event we do not know, or of a known event but
+    from another contract (or with another layout). The block time comes from the log's
+    `blockTimestamp` (recent nodes); else it is -1 and the caller fills it in. One loop with
+    local names, as this runs for every log of a backfill.
     """
-    topics: list[str] = raw["topics"]
-    if not topics or raw.get("removed"):
-        return None
-    table = layouts()
-    layout = table.get(topics[0]) or table.get(topics[0].lower())
-    if layout is None:
-        return None
-    address: str = raw["address"]
-    if sources.get(address) != layout.contract:
-        address = address.lower()
-        if sources.get(address) != layout.contract:
-            return None
-    data: str = raw["data"]
-    if len(topics) != layout.topics or len(data) < layout.data_length:
-        return None
-    stamp = raw.get("blockTimestamp")
-    return Event(
-        int(raw["blockNumber"], 16),
-        int(raw["logIndex"], 16),
-        raw["blockHash"].lower(),
-        -1 if stamp is None else int(stamp, 16),
-        raw["transactionHash"].lower(),
-        address,
-        layout.name,
-        layout.args(topics, data),
-    )
-
-
-def decode_logs(raws: Iterable[dict[str, Any]], pool: str, token: str) -> list[Event]:
-    """Decode the logs of `pool` and `token`, skipping unknown and `removed` ones; in chain order."""
     sources = {pool.lower(): "DividendPool", token.lower(): "PointsToken"}
-    events = [e for raw in raws if (e := decode_log(raw, sources)) is not None]
-    events.sort(key=lambda e: (e.block_number, e.log_index))
+    table = layouts()
+    events: list[Event] = []
+    append = events.append
+    for raw in raws:
+        topics = raw.topics
+        if not topics or raw.removed:
+            continue
+        layout = table.get(topics[0]) or table.get(topics[0].lower())
+        if layout is None:
+            continue
+        address = raw.address
+        if sources.get(address) != layout.contract:
+            address = address.lower()
+            if sources.get(address) != layout.contract:
+                continue
+        data = raw.data
+        if len(topics) != layout.topics or len(data) < layout.data_length:
+            continue
+        stamp = raw.blockTimestamp
+        args, row = layout.decode(topics, data)
+        append(
+            Event(
+                int(raw.blockNumber, 16),
+                int(raw.logIndex, 16),
+                raw.blockHash.lower(),
+                -1 if stamp is None else int(stamp, 16),
+                raw.transactionHash.lower(),
+                address,
+                layout.name,
+                args,
+                row,
+            )
+        )
+    events.sort(key=_chain_order)
     return events
+
+
+def _chain_order(e: Event) -> tuple[int, int]:
+    return e.block_number, e.log_index

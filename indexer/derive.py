@@ -28,8 +28,8 @@ class PoolSnapshot:
 class BatchRows:
     """Everything one batch adds, ready for bulk writes."""
 
-    # (holder, block_number, log_index, delta, balance_after)
-    balance_changes: list[tuple[str, int, int, int, int]] = field(default_factory=list)
+    # One per Transfer event, in order: (sender's, receiver's) balance after it, None for 0x0.
+    transfer_balances: list[tuple[int | None, int | None]] = field(default_factory=list)
     # holder -> balance after the batch (only holders the batch touched)
     balances: dict[str, int] = field(default_factory=dict)
     # (block_number, log_index, block_time, reserve, supply, tax_accrued, price, kind)
@@ -73,7 +73,7 @@ def derive(
     """Rows for `events` (in chain order), starting from the balances and pool state before them."""
     rows = BatchRows()
     balances = rows.balances
-    changes = rows.balance_changes
+    after = rows.transfer_balances
     reserve, supply, tax = prior_state.reserve, prior_state.supply, prior_state.tax_accrued
     # Transactions whose supply change is described by a state event (so the Transfer needs no row).
     described = {e.tx_hash for e in events if e.name in STATE_EVENTS}
@@ -104,24 +104,24 @@ def derive(
         a = e.args
         if name == "Transfer":
             sender, receiver, value = str(a["from"]), str(a["to"]), int(a["value"])
+            sender_after: int | None = None
+            receiver_after: int | None = None
             if sender == receiver:
                 if sender != ZERO_ADDRESS:
-                    balance = balances.get(sender, prior_balances.get(sender, 0))
-                    balances[sender] = balance
-                    changes.append((sender, e.block_number, e.log_index, 0, balance))
+                    sender_after = receiver_after = balances[sender] = balances.get(
+                        sender, prior_balances.get(sender, 0)
+                    )
+                after.append((sender_after, receiver_after))
                 continue
             if sender != ZERO_ADDRESS:
-                balance = balances.get(sender, prior_balances.get(sender, 0)) - value
-                balances[sender] = balance
-                changes.append((sender, e.block_number, e.log_index, -value, balance))
+                sender_after = balances[sender] = balances.get(sender, prior_balances.get(sender, 0)) - value
             else:
                 supply += value
             if receiver != ZERO_ADDRESS:
-                balance = balances.get(receiver, prior_balances.get(receiver, 0)) + value
-                balances[receiver] = balance
-                changes.append((receiver, e.block_number, e.log_index, value, balance))
+                receiver_after = balances[receiver] = balances.get(receiver, prior_balances.get(receiver, 0)) + value
             else:
                 supply -= value
+            after.append((sender_after, receiver_after))
             if (sender == ZERO_ADDRESS or receiver == ZERO_ADDRESS) and e.tx_hash not in described:
                 state_row(e, "Mint" if sender == ZERO_ADDRESS else "Burn")
         elif name in STATE_EVENTS:
@@ -148,36 +148,3 @@ def derive(
             )
     rows.last_state = PoolSnapshot(reserve, supply, tax)
     return rows
-
-
-def typed_columns(e: Event) -> tuple[str | None, str | None, str | None, int | None]:
-    """(holder, counterparty, merchant, amount) of an event for the `events` table's typed columns."""
-    a = e.args
-    name = e.name
-    if name == "Transfer":
-        sender, receiver = str(a["from"]), str(a["to"])
-        return (
-            None if sender == ZERO_ADDRESS else sender,
-            None if receiver == ZERO_ADDRESS else receiver,
-            None,
-            int(a["value"]),
-        )
-    if name == "CheckedOut":
-        return str(a["customer"]), None, str(a["merchant"]), int(a["points"])
-    if name == "Spent":
-        return str(a["holder"]), None, str(a["merchant"]), int(a["points"])
-    if name in ("Redeemed",):
-        return str(a["holder"]), None, None, int(a["points"])
-    if name == "PointsBurned":
-        return str(a["holder"]), None, None, int(a["amount"])
-    if name == "Funded":
-        return str(a["from"]), None, None, int(a["amount"])
-    if name == "TaxWithdrawn":
-        return str(a["to"]), None, None, int(a["amount"])
-    if name == "MerchantSet":
-        return None, None, str(a["merchant"]), None
-    if name == "Approval":
-        return str(a["owner"]), str(a["spender"]), None, int(a["value"])
-    if name == "TaxCollectorSet":
-        return str(a["collector"]), None, None, None
-    return None, None, None, None

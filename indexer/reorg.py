@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from indexer.db import Target, load_state, set_cursor, set_halted
+from indexer.decode import TABLES, ZERO_ADDRESS
 from indexer.errors import IndexerError, IndexerHalted
 from indexer.rpc import RpcClient
 
@@ -41,24 +42,44 @@ def rollback_rows(conn: Connection, chain_id: int, ancestor: int) -> dict[str, i
     """Delete every row above block `ancestor` and rebuild the aggregates it fed. Counts per table."""
     params: dict[str, object] = {"c": chain_id, "a": ancestor}
     counts: dict[str, int] = {}
-    # The holders whose balance the dropped blocks changed: the parties of their Transfer events.
+    # The holders whose balance the dropped blocks changed: the parties of their transfers.
     holders = (
         conn.execute(
             text(
-                "SELECT holder FROM events WHERE chain_id = :c AND block_number > :a AND name = 'Transfer'"
-                " AND holder IS NOT NULL UNION SELECT counterparty FROM events WHERE chain_id = :c"
-                " AND block_number > :a AND name = 'Transfer' AND counterparty IS NOT NULL"
+                "SELECT sender FROM transfers WHERE chain_id = :c AND block_number > :a"
+                " UNION SELECT receiver FROM transfers WHERE chain_id = :c AND block_number > :a"
             ),
             params,
         )
         .scalars()
         .all()
     )
-    params["h"] = list(holders)
-    counts["balance_changes"] = conn.execute(
-        text("DELETE FROM balance_changes WHERE chain_id = :c AND holder = ANY(:h) AND block_number > :a"), params
+    params["h"] = [h for h in holders if h != ZERO_ADDRESS]
+    # Per-day merchant totals and merchant settings the dropped events fed (read before deleting).
+    affected_days = conn.execute(
+        text(
+            "SELECT DISTINCT merchant, (block_time AT TIME ZONE 'UTC')::date AS day FROM events"
+            " WHERE chain_id = :c AND block_number > :a AND name IN ('CheckedOut', 'Spent')"
+        ),
+        params,
+    ).all()
+    affected_merchants = (
+        conn.execute(
+            text("SELECT DISTINCT merchant FROM merchant_updates WHERE chain_id = :c AND block_number > :a"),
+            params,
+        )
+        .scalars()
+        .all()
+    )
+    # The events themselves; the balance history goes with the transfers.
+    counts["events"] = sum(
+        conn.execute(text(f"DELETE FROM {table} WHERE chain_id = :c AND block_number > :a"), params).rowcount
+        for table in TABLES
+    )
+    counts["pool_states"] = conn.execute(
+        text("DELETE FROM pool_states WHERE chain_id = :c AND block_number > :a"), params
     ).rowcount
-    # Each gets back its last balance_after at or below the ancestor; holders first seen in the
+    # Each holder gets back its last balance at or below the ancestor; holders first seen in the
     # dropped blocks disappear again.
     conn.execute(
         text(
@@ -76,32 +97,6 @@ def rollback_rows(conn: Connection, chain_id: int, ancestor: int) -> dict[str, i
         ),
         params,
     )
-    # Per-day merchant totals: remember the (merchant, day) pairs the dropped events fed.
-    affected_days = conn.execute(
-        text(
-            "SELECT DISTINCT merchant, (block_time AT TIME ZONE 'UTC')::date AS day FROM events"
-            " WHERE chain_id = :c AND block_number > :a AND name IN ('CheckedOut', 'Spent')"
-        ),
-        params,
-    ).all()
-    affected_merchants = (
-        conn.execute(
-            text(
-                "SELECT DISTINCT merchant FROM events"
-                " WHERE chain_id = :c AND block_number > :a AND name = 'MerchantSet'"
-            ),
-            params,
-        )
-        .scalars()
-        .all()
-    )
-    counts["events"] = conn.execute(
-        text("DELETE FROM events WHERE chain_id = :c AND block_number > :a"), params
-    ).rowcount
-    counts["pool_states"] = conn.execute(
-        text("DELETE FROM pool_states WHERE chain_id = :c AND block_number > :a"), params
-    ).rowcount
-    counts["blocks"] = conn.execute(text("DELETE FROM blocks WHERE chain_id = :c AND number > :a"), params).rowcount
     if affected_days:
         merchants = [r.merchant for r in affected_days]
         days = [r.day for r in affected_days]
@@ -134,13 +129,14 @@ def rollback_rows(conn: Connection, chain_id: int, ancestor: int) -> dict[str, i
         conn.execute(
             text(
                 "INSERT INTO merchants (chain_id, merchant, rate_bps, daily_cap, active, updated_block)"
-                " SELECT DISTINCT ON (merchant) chain_id, merchant, (args->>'rateBps')::int,"
-                "  (args->>'dailyCap')::numeric, (args->>'active')::boolean, block_number"
-                " FROM events WHERE chain_id = :c AND name = 'MerchantSet' AND merchant = ANY(:m)"
+                " SELECT DISTINCT ON (merchant) chain_id, merchant, rate_bps, daily_cap, active, block_number"
+                " FROM merchant_updates WHERE chain_id = :c AND merchant = ANY(:m)"
                 " ORDER BY merchant, block_number DESC, log_index DESC"
             ),
             {"c": chain_id, "m": list(affected_merchants)},
         )
+    # Blocks last: the `events` view above reads block times through them.
+    counts["blocks"] = conn.execute(text("DELETE FROM blocks WHERE chain_id = :c AND number > :a"), params).rowcount
     return counts
 
 

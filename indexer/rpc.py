@@ -1,6 +1,7 @@
-"""Raw JSON-RPC over one `requests.Session`: batched calls, retries, `eth_getLogs` range splitting.
+"""Raw JSON-RPC over one urllib3 connection pool: batched calls, retries, `eth_getLogs` range splitting.
 
-No web3 formatting on the hot path: results are the node's JSON (hex strings). Transient faults
+No web3 formatting on the hot path: results are the node's JSON (hex strings), parsed with
+msgspec; `eth_getLogs` answers go straight into `Log` structs (no dict per log). Transient faults
 (timeouts, dropped connections, HTTP 429 and 5xx) are retried with exponential backoff; a node
 that refuses an `eth_getLogs` range as too large gets the range in halves, and the size that
 worked is remembered for the next requests.
@@ -15,7 +16,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-import requests
+import msgspec
+import urllib3
+from urllib3.exceptions import HTTPError as TransportError
+from urllib3.exceptions import ReadTimeoutError
 
 from indexer.errors import RangeTooLarge, RpcError
 
@@ -38,6 +42,32 @@ class BlockHeader:
     hash: str
     parent_hash: str
     timestamp: int
+
+
+class Log(msgspec.Struct):
+    """One `eth_getLogs` entry, as the node sends it (hex strings); unknown fields are skipped."""
+
+    address: str
+    topics: list[str]
+    data: str
+    blockHash: str  # camelCase: the JSON-RPC field names
+    blockNumber: str
+    transactionHash: str
+    logIndex: str
+    removed: bool = False
+    blockTimestamp: str | None = None  # recent nodes only
+
+
+class _LogsAnswer(msgspec.Struct):
+    """A JSON-RPC answer to `eth_getLogs`."""
+
+    result: list[Log] | None = None
+    error: Any = None
+
+
+_encode = msgspec.json.Encoder().encode
+_decode_any = msgspec.json.Decoder().decode
+_decode_logs_answer = msgspec.json.Decoder(_LogsAnswer).decode
 
 
 class TransientRpcError(RpcError):
@@ -84,17 +114,24 @@ class RpcClient:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.log_range_limit = log_range_limit
-        self.session = requests.Session()
-        self.session.headers["Content-Type"] = "application/json"
+        # One connection, no urllib3 retries (ours below know JSON-RPC), no redirects.
+        self._http = urllib3.PoolManager(
+            maxsize=1,
+            retries=False,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            headers={"Content-Type": "application/json"},
+        )
         self._id = 0
 
     def close(self) -> None:
-        self.session.close()
+        self._http.clear()
 
     # ------------------------------------------------------------------ transport
 
-    def _post(self, body: Any, *, timeouts_refuse_range: bool = False) -> Any:
-        """POST `body` with retries on transient faults; the decoded JSON answer.
+    def _post(
+        self, body: Any, *, timeouts_refuse_range: bool = False, decode: Callable[[bytes], Any] = _decode_any
+    ) -> Any:
+        """POST `body` with retries on transient faults; the JSON answer, parsed by `decode`.
 
         With `timeouts_refuse_range` (eth_getLogs), a second timeout in a row counts as the node
         refusing the range (`RangeTooLarge`), so the caller splits it instead of waiting on.
@@ -104,8 +141,8 @@ class RpcClient:
         while True:
             retry_after: float | None = None
             try:
-                response = self.session.post(self.url, json=body, timeout=self.timeout)
-                status = response.status_code
+                response = self._http.request("POST", self.url, body=_encode(body))
+                status = response.status
                 if status == 413:
                     raise RangeTooLarge("HTTP 413: request or response too large", http_status=413)
                 if status in _TRANSIENT_HTTP:
@@ -114,25 +151,21 @@ class RpcClient:
                 if status >= 400:
                     # Some nodes send JSON-RPC errors with a 4xx status: let the caller read them.
                     try:
-                        answer = response.json()
+                        answer = _decode_any(response.data)
                     except ValueError:
                         answer = None
                     if isinstance(answer, dict) and answer.get("error") is not None:
-                        return answer
+                        return answer if decode is _decode_any else _LogsAnswer(error=answer["error"])
                     raise RpcError(f"HTTP {status} from {self.url}", http_status=status)
-                return response.json()
+                return decode(response.data)
             except RangeTooLarge:
                 raise
-            except (
-                requests.ConnectionError,
-                requests.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-                ValueError,
-                RpcError,
-            ) as exc:
+            except (TransportError, ValueError, RpcError) as exc:
+                # TransportError: refused or dropped connections, timeouts, truncated answers;
+                # ValueError: an answer that is not (complete) JSON.
                 if isinstance(exc, RpcError) and exc.http_status not in _TRANSIENT_HTTP:
                     raise
-                if isinstance(exc, requests.Timeout):
+                if isinstance(exc, ReadTimeoutError):
                     timeouts += 1
                     if timeouts_refuse_range and timeouts >= 2:
                         raise RangeTooLarge("eth_getLogs timed out twice") from None
@@ -264,13 +297,28 @@ class RpcClient:
             str(r) for r in self.batch([("eth_call", [{"to": to, "data": data}, hex(block)]) for to, data in calls])
         ]
 
-    def get_logs(self, addresses: Sequence[str], from_block: int, to_block: int) -> list[dict[str, Any]]:
+    def _get_logs_once(self, addresses: Sequence[str], start: int, end: int) -> list[Log]:
+        body = {
+            "jsonrpc": "2.0",
+            "id": self._next_id(),
+            "method": "eth_getLogs",
+            "params": [{"fromBlock": hex(start), "toBlock": hex(end), "address": list(addresses)}],
+        }
+        answer = self._post(body, timeouts_refuse_range=True, decode=_decode_logs_answer)
+        if answer.error is not None:
+            self._result({"error": answer.error}, "eth_getLogs")  # raises the matching error
+        if answer.result is None:
+            raise RpcError("eth_getLogs: answer without result")
+        logs: list[Log] = answer.result
+        return logs
+
+    def get_logs(self, addresses: Sequence[str], from_block: int, to_block: int) -> list[Log]:
         """All logs of `addresses` in `[from_block, to_block]`, in chain order.
 
         Ranges the node refuses are split in half (down to single blocks); the largest size
         that worked becomes `log_range_limit` for the following calls.
         """
-        out: list[dict[str, Any]] = []
+        out: list[Log] = []
         start = from_block
         while start <= to_block:
             size = to_block - start + 1
@@ -279,10 +327,7 @@ class RpcClient:
             while True:
                 end = start + size - 1
                 try:
-                    logs = self.call(
-                        "eth_getLogs",
-                        [{"fromBlock": hex(start), "toBlock": hex(end), "address": list(addresses)}],
-                    )
+                    logs = self._retrying(partial(self._get_logs_once, addresses, start, end), "rpc retry")
                     break
                 except RangeTooLarge as exc:
                     if size == 1:
@@ -290,8 +335,6 @@ class RpcClient:
                     size = max(1, size // 2)
                     self.log_range_limit = size
                     log.info("getlogs range refused, splitting new_limit=%d reason=%r", size, str(exc)[:120])
-            if not isinstance(logs, list):
-                raise RpcError("eth_getLogs: malformed answer")
             out.extend(logs)
             start = end + 1
         return out

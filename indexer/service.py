@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import time
@@ -104,14 +105,25 @@ def _require_schema(engine: Engine) -> None:
         raise IndexerError("the database has no indexer schema; run `greenpoints db upgrade` or `greenpoints index`")
 
 
+def tune_garbage_collector() -> None:
+    """Fit Python's cycle collector to a batch indexer.
+
+    A batch allocates a few hundred thousand short-lived, acyclic objects (parsed logs, events,
+    rows) that reference counting frees. With the default first-generation threshold (700) the
+    collector walks them again and again while they are alive: measured here, over a third of
+    the decoding time. Objects alive after start-up are frozen out of collections, and the first
+    generation is collected every 100,000 allocations, so cycles are still collected.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 20, 100)
+
+
 def index(settings: Settings, once: bool) -> int:
     """`greenpoints index [--once]`: take the lock (waiting as a standby), migrate, index."""
     setup_logging()
+    tune_garbage_collector()
     with open_env(settings) as env, ExitStack() as stack:
-        lock = IndexerLock(env.engine, env.target.chain_id, env.target.pool)
-        lock.acquire(on_wait=lambda: print("another indexer holds the lock; waiting as a standby", file=sys.stderr))
-        stack.callback(lock.release)
-        migrate.upgrade_if_needed(env.engine)
         indexer = Indexer(
             env.engine,
             env.rpc,
@@ -119,8 +131,15 @@ def index(settings: Settings, once: bool) -> int:
             confirmations=settings.confirmations,
             batch_size=settings.batch_size,
             reorg_window=settings.reorg_window,
-            lock=lock,
         )
+        stack.callback(indexer.close)
+        # The first batches are read from the node while the lock is taken and the schema migrated.
+        indexer.start_reading(db.cursor_hint(env.engine, env.target))
+        lock = IndexerLock(env.engine, env.target.chain_id, env.target.pool)
+        lock.acquire(on_wait=lambda: print("another indexer holds the lock; waiting as a standby", file=sys.stderr))
+        stack.callback(lock.release)
+        indexer.lock = lock
+        migrate.upgrade_if_needed(env.engine)
         if not once:
             return run_live(indexer, settings.poll_interval)
         indexer.prepare()

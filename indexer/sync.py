@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -57,7 +58,9 @@ class _Batch:
     last: int
     headers: list[BlockHeader]
     events: list[Event]
-    lines: list[str]  # the events' COPY lines, made by the reading thread
+    lines: dict[str, list[str]]  # the events' COPY lines per table, made by the reading thread
+    window_start: int  # headers from here on are within the reorg window of the head: all read
+    log_range_limit: int | None  # what the reading client learned about eth_getLogs ranges
 
 
 class Indexer:
@@ -66,7 +69,9 @@ class Indexer:
     The caller holds the target's `IndexerLock` (passed as `lock` to check it before each write).
     A batch spans at most `batch_size` blocks; the span adapts so that a batch holds about
     `max_batch_events` events (bounded memory on dense chains, few round trips on sparse ones).
-    While a batch is written, the next one is read from the node on a second connection.
+    While a batch is written, the next `read_ahead` batches are read from the node, one after the
+    other, by a reading thread with its own connection (one thread: a second one decoding at the
+    same time only slows the writer down, as both need the interpreter lock).
     """
 
     def __init__(
@@ -79,7 +84,7 @@ class Indexer:
         batch_size: int = 5000,
         reorg_window: int = 128,
         max_batch_events: int = 20_000,
-        prefetch: bool = True,
+        read_ahead: int = 2,
         lock: IndexerLock | None = None,
     ) -> None:
         self.engine = engine
@@ -91,23 +96,37 @@ class Indexer:
         self.max_batch_events = max_batch_events
         self.lock = lock
         self.addresses = [target.pool, target.token]
-        self.span = min(batch_size, 16)  # grows (doubling) while batches stay small
-        self._prefetch_enabled = prefetch
+        self.span = min(batch_size, 16)  # adapts to the chain's density (see `_adapt`)
+        self.read_ahead = read_ahead
         self._executor: ThreadPoolExecutor | None = None
-        self._prefetch_rpc: RpcClient | None = None
-        self._pending: tuple[int, int, Future[_Batch]] | None = None
+        self._local = threading.local()  # each reading thread's RpcClient
+        self._clients: list[RpcClient] = []
+        self._pending: deque[tuple[int, int, Future[_Batch]]] = deque()
+        self._pending_lock = threading.RLock()  # the main thread and the reading thread both queue reads
+        self._tip = -1  # the highest block the queued reads may reach
         # Set to make `catch_up` return after the batch in progress (graceful shutdown).
         self.stopping = threading.Event()
 
     def close(self) -> None:
-        """Stop the read-ahead thread (the indexer can still be used; it then reads inline)."""
-        self._pending = None
+        """Stop the read-ahead threads (the indexer can still be used; it then starts them again)."""
+        self._drop_pending()
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
-        if self._prefetch_rpc is not None:
-            self._prefetch_rpc.close()
-            self._prefetch_rpc = None
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
+
+    def _drop_pending(self) -> None:
+        with self._pending_lock:
+            for _, _, future in self._pending:
+                future.cancel()
+            self._pending.clear()
+
+    def start_reading(self, cursor: int) -> None:
+        """Start reading the blocks after `cursor` in the background, before `prepare` (the first
+        cycle uses what was read if the stored cursor turns out to be `cursor`)."""
+        self._read_ahead(cursor, self.rpc.block_number() - self.confirmations)
 
     def prepare(self) -> None:
         """Create the cursor row if needed and refuse to start while halted."""
@@ -123,14 +142,14 @@ class Indexer:
         with self.engine.connect() as conn:
             state = db.load_state(conn, target)
         if state.halted_reason is not None:
-            self._pending = None
+            self._drop_pending()
             raise IndexerHalted(f"the indexer is halted: {state.halted_reason}")
         head = self.rpc.block_number()
         cursor = state.cursor_block
         if state.cursor_hash is not None:
             node = self.rpc.get_block(cursor)
             if node is None or node.hash != state.cursor_hash:
-                self._pending = None
+                self._drop_pending()
                 if self.lock is not None:
                     self.lock.ensure_held()
                 ancestor = self._roll_back()
@@ -142,18 +161,17 @@ class Indexer:
         started = time.monotonic()
         batch = self._take_pending(first, tip)
         if batch is None:
-            batch = self._read(self.rpc, first, min(tip, cursor + self.span))
+            batch = self._read(self.rpc, first, min(tip, cursor + self.span), tip)
+            self._adapt(batch)  # (the reading thread adapts the span after each read-ahead)
         read_s = time.monotonic() - started
         if state.cursor_hash is not None and batch.headers[0].parent_hash != state.cursor_hash:
-            self._pending = None
+            self._drop_pending()
             raise ChainMoved(f"block {first} does not link to the indexed block {cursor}")
-        self._adapt(batch)
-        if batch.last < tip and self._prefetch_enabled:
-            self._start_prefetch(batch.last + 1, min(tip, batch.last + self.span))
+        self._read_ahead(batch.last, tip)
         try:
             written = self._write(batch, cursor)
         except BaseException:
-            self._pending = None
+            self._drop_pending()
             raise
         log.debug(
             "batch first=%d last=%d events=%d read_wait_s=%.3f write_s=%.3f next_span=%d",
@@ -167,40 +185,72 @@ class Indexer:
         return CycleResult(batch.first, batch.last, written, head)
 
     def _adapt(self, batch: _Batch) -> None:
-        """Aim the next span at `max_batch_events` events."""
+        """Aim the next span at `max_batch_events` events, from this batch's density; a span grows
+        at most eightfold per batch (a sparse start says little about what follows)."""
         count = len(batch.events)
         span = batch.last - batch.first + 1
         if count > self.max_batch_events:
             self.span = max(1, span * self.max_batch_events // count)
         elif count < self.max_batch_events // 2 and span >= self.span:
-            self.span = min(self.batch_size, max(span * 2, 1))
+            self.span = min(self.batch_size, span * 8, max(span, span * self.max_batch_events // max(count, 1)))
 
     def _take_pending(self, first: int, tip: int) -> _Batch | None:
-        pending, self._pending = self._pending, None
-        if pending is None or pending[0] != first or pending[1] > tip:
-            return None
+        """The read-ahead batch starting at `first`, if there is one (else drop the read-ahead)."""
+        with self._pending_lock:
+            if not self._pending or self._pending[0][0] != first or self._pending[0][1] > tip:
+                self._drop_pending()
+                return None
+            _, _, future = self._pending.popleft()
         try:
-            batch = pending[2].result()
+            batch = future.result()
         except ChainMoved:
+            self._drop_pending()
             return None
-        if self._prefetch_rpc is not None and self._prefetch_rpc.log_range_limit is not None:
-            self.rpc.log_range_limit = self._prefetch_rpc.log_range_limit
+        except BaseException:
+            self._drop_pending()
+            raise
+        if batch.log_range_limit is not None:
+            self.rpc.log_range_limit = batch.log_range_limit
         return batch
 
-    def _start_prefetch(self, first: int, last: int) -> None:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexer-prefetch")
-            self._prefetch_rpc = RpcClient(
-                self.rpc.url,
-                timeout=self.rpc.timeout,
-                retries=self.rpc.retries,
-                backoff=self.rpc.backoff,
-                log_range_limit=self.rpc.log_range_limit,
+    def _read_ahead(self, last: int, tip: int) -> None:
+        """Keep `read_ahead` reads of the blocks after `last` (up to `tip`) queued or running."""
+        with self._pending_lock:
+            self._tip = tip
+            self._queue_reads(last)
+
+    def _queue_reads(self, last: int | None) -> None:
+        """Queue reads after the last queued one (or after `last` when none is), up to `_tip`.
+
+        One reading thread runs them in order, so the node answers one while the writer writes.
+        """
+        with self._pending_lock:
+            if self._pending:
+                last = self._pending[-1][1]
+            if last is None or self.read_ahead < 1:
+                return
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexer-read")
+            while len(self._pending) < self.read_ahead and last < self._tip:
+                first, last = last + 1, min(self._tip, last + self.span)
+                future = self._executor.submit(self._read_in_thread, first, last, self._tip, self.rpc.log_range_limit)
+                self._pending.append((first, last, future))
+
+    def _read_in_thread(self, first: int, last: int, tip: int, log_range_limit: int | None) -> _Batch:
+        client: RpcClient | None = getattr(self._local, "rpc", None)
+        if client is None:
+            client = self._local.rpc = RpcClient(
+                self.rpc.url, timeout=self.rpc.timeout, retries=self.rpc.retries, backoff=self.rpc.backoff
             )
-        rpc = self._prefetch_rpc
-        assert rpc is not None
-        rpc.log_range_limit = self.rpc.log_range_limit
-        self._pending = (first, last, self._executor.submit(self._read, rpc, first, last))
+            self._clients.append(client)
+        client.log_range_limit = log_range_limit
+        batch = self._read(client, first, last, tip)
+        # Size the following reads by what this one found, and keep the queue full without
+        # waiting for the writer (at start-up it is still taking the lock and migrating).
+        with self._pending_lock:
+            self._adapt(batch)
+            self._queue_reads(None)
+        return batch
 
     def _roll_back(self) -> int:
         """Roll back to the common ancestor; a halt is committed before `IndexerHalted` propagates."""
@@ -212,16 +262,19 @@ class Indexer:
                 halted = exc  # leave the block normally so the halt is committed
         raise halted
 
-    def _read(self, rpc: RpcClient, first: int, last: int) -> _Batch:
-        """Read `[first, last]`: the recent headers FIRST, then the logs, then check they agree.
+    def _read(self, rpc: RpcClient, first: int, last: int, tip: int) -> _Batch:
+        """Read `[first, last]`: the headers FIRST, then the logs, then check they agree.
 
-        Reading the headers first closes the race with a reorg between the two reads: a fork
-        that changes a block of the window after the headers were read either shows up as a log
-        whose block hash differs from the header (retried), or leaves the old fork's hash as the
-        cursor hash, which the next cycle finds replaced and rolls back.
+        Headers are read for the batch's first and last blocks and for those within `reorg_window`
+        of `tip` (the rest of a deep backfill cannot be reorganised away within the window, and
+        each log names its block's hash anyway). Reading the headers first closes the race with a
+        reorg between the two reads: a fork that changes a block of the window after the headers
+        were read either shows up as a log whose block hash differs from the header (retried), or
+        leaves the old fork's hash as the cursor hash, which the next cycle finds replaced and
+        rolls back.
         """
-        low = max(first, last - self.reorg_window)
-        numbers = sorted({first, *range(low, last + 1)})
+        low = max(first, tip - self.reorg_window)
+        numbers = sorted({first, last, *range(low, last + 1)})
         fetched = rpc.get_blocks(numbers)
         if any(h is None for h in fetched):
             raise ChainMoved(f"the node lost blocks of [{first}, {last}] while they were read")
@@ -244,7 +297,8 @@ class Indexer:
             elif e.block_time < 0:
                 raise ChainMoved(f"no header for block {e.block_number}")
         lines = db.event_lines(self.target.chain_id, events)
-        return _Batch(first, last, [by_number[n] for n in numbers], events, lines)
+        headers = [by_number[n] for n in numbers]
+        return _Batch(first, last, headers, events, lines, low, rpc.log_range_limit)
 
     def _write(self, batch: _Batch, cursor: int) -> int:
         target = self.target
@@ -257,17 +311,18 @@ class Indexer:
                 raise ChainMoved("the cursor moved under this cycle (another writer?)")
             stored = db.stored_event_keys(conn, target.chain_id, first, last) if events else set()
             if stored:
-                keep = [(e.block_number, e.log_index) not in stored for e in events]
-                events = [e for e, k in zip(events, keep, strict=True) if k]
-                lines = [x for x, k in zip(lines, keep, strict=True) if k]
+                events = [e for e in events if (e.block_number, e.log_index) not in stored]
+                lines = db.event_lines(target.chain_id, events)
             if events:
                 prior_balances = db.current_balances(conn, target.chain_id, holders_of(events))
                 rows = derive(events, prior_balances, db.last_pool_state(conn, target.chain_id), target.asset_decimals)
                 # A replay (rows of this range already stored) goes through ON CONFLICT DO NOTHING.
-                db.write_events(conn, target.chain_id, events, lines, skip_existing=bool(stored))
+                db.write_events(conn, target.chain_id, events, rows, lines, skip_existing=bool(stored))
                 db.write_rows(conn, target.chain_id, rows, skip_existing=bool(stored))
             event_blocks = {e.block_number: (e.block_hash, e.block_time) for e in events}
-            recent = [h for h in headers if h.number > last - self.reorg_window - 1]
+            # Only the window's headers are kept (not a deep batch's first and last), so what is
+            # stored does not depend on where batches start.
+            recent = [h for h in headers if h.number >= batch.window_start]
             db.write_blocks(conn, target.chain_id, recent, event_blocks)
             db.prune_blocks(conn, target.chain_id, first - self.reorg_window - 1, last - self.reorg_window)
             db.set_cursor(conn, target, last, headers[-1].hash)
@@ -284,7 +339,7 @@ class Indexer:
             try:
                 result = self.cycle()
             except ChainMoved as exc:
-                self._pending = None
+                self._drop_pending()
                 retries += 1
                 if retries > max_retries:
                     raise
@@ -298,5 +353,5 @@ class Indexer:
                 progress.update(result.to_block, result.events)
             if result.rolled_back_to is None and result.to_block >= result.head - self.confirmations:
                 return total
-        self._pending = None
+        self._drop_pending()
         return total

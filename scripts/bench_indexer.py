@@ -95,7 +95,7 @@ def create_database() -> str:
 
 
 def events_table(conn: psycopg.Connection[Any]) -> str:
-    """The indexer's raw events table: the one with `tx_hash` and `log_index` columns."""
+    """The indexer's events table (or view): the one with `tx_hash` and `log_index` columns."""
     row = conn.execute(
         "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public'"
         " AND column_name IN ('tx_hash', 'log_index') GROUP BY table_name HAVING count(*) = 2"

@@ -7,7 +7,10 @@ from typing import Any
 from sqlalchemy import Engine, text
 from web3 import Web3
 
-TABLES = ("blocks", "events", "balances", "balance_changes", "pool_states", "merchants", "merchant_daily")
+from indexer.decode import TABLES as EVENT_TABLES
+
+# Every table of the mirror (the `events` and `balance_changes` views read from these).
+TABLES = ("blocks", *EVENT_TABLES, "balances", "pool_states", "merchants", "merchant_daily")
 
 
 def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:

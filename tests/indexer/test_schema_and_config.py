@@ -9,18 +9,20 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 from indexer import migrate
+from indexer.decode import TABLES as EVENT_TABLES
 from tests.indexer.conftest import GREENPOINTS, cli_env, run_cli
 
 TABLES = {
     "blocks",
-    "events",
     "balances",
-    "balance_changes",
     "pool_states",
     "merchants",
     "merchant_daily",
     "indexer_state",
+    *EVENT_TABLES,
 }
+# The 0001 tables, kept readable as views over the typed event tables.
+VIEWS = {"events", "balance_changes"}
 
 
 def table_names(url: str) -> set[str]:
@@ -31,10 +33,19 @@ def table_names(url: str) -> set[str]:
         engine.dispose()
 
 
+def view_names(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_view_names())
+    finally:
+        engine.dispose()
+
+
 def test_upgrade_to_head_and_downgrade_to_base(empty_db: str) -> None:
     assert table_names(empty_db) == set()
     migrate.upgrade(empty_db)
     assert table_names(empty_db) == TABLES | {"alembic_version"}
+    assert view_names(empty_db) == VIEWS
     assert migrate.current(empty_db) == migrate.HEAD
     engine = create_engine(empty_db)
     with engine.connect() as conn:
@@ -57,9 +68,39 @@ def test_upgrade_to_head_and_downgrade_to_base(empty_db: str) -> None:
     migrate.downgrade(empty_db, "base")
     # Only Alembic's own (empty) bookkeeping table remains.
     assert table_names(empty_db) <= {"alembic_version"}
+    assert view_names(empty_db) == set()
     assert migrate.current(empty_db) is None
     migrate.upgrade(empty_db)  # and up again
     assert table_names(empty_db) >= TABLES
+
+
+def test_typed_tables_migration_resets_the_mirror_for_a_reindex(empty_db: str) -> None:
+    """0001 -> 0002 drops the JSONB event rows, so the derived rows go too and the cursor returns
+    to the deployment: the next `index` rebuilds everything (and the same on the way down)."""
+    migrate.upgrade(empty_db, "0001_initial")
+    engine = create_engine(empty_db)
+    state = (
+        "INSERT INTO indexer_state (chain_id, pool, token, asset, asset_decimals, deployment_block, cursor_block,"
+        " cursor_hash, halted_reason) VALUES (1, '0xp', '0xt', '0xa', 6, 10, 500, '0xh', 'deep reorg')"
+    )
+    with engine.begin() as conn:
+        conn.execute(text(state))
+        conn.execute(text("INSERT INTO balances VALUES (1, '0xh1', 5)"))
+        conn.execute(text("INSERT INTO blocks VALUES (1, 500, '0xh', NULL, now(), true)"))
+    try:
+        for revision in (migrate.HEAD, "0001_initial"):
+            (migrate.upgrade if revision == migrate.HEAD else migrate.downgrade)(empty_db, revision)
+            with engine.connect() as conn:
+                row = conn.execute(text("SELECT cursor_block, cursor_hash, halted_reason FROM indexer_state")).one()
+                assert tuple(row) == (9, None, None)
+                assert conn.execute(text("SELECT count(*) FROM balances")).scalar() == 0
+                assert conn.execute(text("SELECT count(*) FROM blocks")).scalar() == 0
+            with engine.begin() as conn:  # dirty it again for the way down
+                conn.execute(text("UPDATE indexer_state SET cursor_block = 500, cursor_hash = '0xh'"))
+                conn.execute(text("INSERT INTO balances VALUES (1, '0xh1', 5)"))
+                conn.execute(text("INSERT INTO blocks VALUES (1, 500, '0xh', NULL, now(), true)"))
+    finally:
+        engine.dispose()
 
 
 def test_head_constant_matches_the_migrations() -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import msgspec
 import psycopg
 import pytest
 import requests
@@ -19,10 +20,10 @@ from web3 import Web3
 from greenpoints.chain import contract
 from indexer import db
 from indexer.decode import ZERO_ADDRESS, Event, decode_logs, layouts
-from indexer.derive import PoolSnapshot, derive, price_of
+from indexer.derive import PoolSnapshot, derive, holders_of, price_of
 from indexer.lock import IndexerLock
 from indexer.progress import Progress
-from indexer.rpc import RpcClient
+from indexer.rpc import Log, RpcClient
 from tests.indexer.conftest import Chain
 
 A = "0x" + "a" * 40
@@ -41,11 +42,18 @@ def topic_of(name: str) -> str:
 
 
 def raw_log(
-    address: str, name: str, topics: list[int | str], data: list[int | str], block: int = 7, index: int = 0
-) -> dict[str, Any]:
-    return {
+    address: str,
+    name: str,
+    indexed: list[int | str],
+    data: list[int | str],
+    block: int = 7,
+    index: int = 0,
+    **replace: Any,
+) -> Log:
+    """An `eth_getLogs` entry as the node sends it, parsed the way the RPC client parses it."""
+    raw = {
         "address": address,
-        "topics": [topic_of(name), *("0x" + word(t) for t in topics)],
+        "topics": [topic_of(name), *("0x" + word(t) for t in indexed)],
         "data": "0x" + "".join(word(d) for d in data),
         "blockNumber": hex(block),
         "blockHash": "0x" + "1" * 64,
@@ -53,7 +61,9 @@ def raw_log(
         "transactionHash": "0x" + "2" * 64,
         "logIndex": hex(index),
         "removed": False,
+        **replace,
     }
+    return msgspec.json.decode(json.dumps(raw), type=Log)
 
 
 def test_decode_known_layouts_and_skip_strangers() -> None:
@@ -66,7 +76,8 @@ def test_decode_known_layouts_and_skip_strangers() -> None:
         raw_log(pool, "MerchantSet", [M], [1000, 10**24, 1], index=3),
         raw_log(pool, "Transfer", [A, B], [1], index=4),  # a token event from the pool: not ours
         raw_log(token, "CheckedOut", [M, A, order], [1, 2, 3, 4, 5], index=5),  # a pool event from the token
-        {**raw_log(token, "Transfer", [A, B], [1], index=6), "topics": ["0x" + "f" * 64]},  # unknown event
+        raw_log(token, "Transfer", [A, B], [1], index=6, topics=["0x" + "f" * 64]),  # unknown event
+        raw_log(token, "Transfer", [A, B], [1], index=8, removed=True),  # dropped by a reorg
     ]
     events = decode_logs(logs, pool, token)
     assert [(e.name, e.log_index) for e in events] == [("Transfer", 1), ("CheckedOut", 2), ("MerchantSet", 3)]
@@ -75,9 +86,10 @@ def test_decode_known_layouts_and_skip_strangers() -> None:
     assert checkout.args["orderId"] == order and checkout.args["supplyAfter"] == big
     assert checkout.block_time == 1_700_000_000 and checkout.block_number == 7
     assert merchant.args == {"merchant": M, "rateBps": 1000, "dailyCap": 10**24, "active": True}
-    decoded = json.loads(checkout.args_json())
-    assert decoded["supplyAfter"] == str(big)  # uint256 as a decimal string
-    assert json.loads(merchant.args_json())["active"] is True
+    # Each event's row for its typed table: parameters in ABI order, uints as decimal text.
+    assert checkout.row.split("\t") == [M, A, order, "5000", "350", "150", "150", str(big)]
+    assert merchant.row.split("\t") == [M, "1000", str(10**24), "t"]
+    assert transfer.row.split("\t") == [ZERO_ADDRESS, A, str(big)]
 
 
 def test_topics_match_web3(private_chain: Chain) -> None:
@@ -120,12 +132,10 @@ def test_derive_balances_pool_states_and_merchant_days() -> None:
         event("TaxWithdrawn", {"to": M, "amount": 0}, 5, 0, "0x06"),
     ]
     rows = derive(events, {B: 1}, PoolSnapshot(), 6)
+    assert holders_of(events) == {A, B}
     assert rows.balances == {A: 400, B: 151}
-    assert [c for c in rows.balance_changes if c[0] == B] == [
-        (B, 2, 0, 200, 201),
-        (B, 2, 1, 0, 201),
-        (B, 4, 0, -50, 151),
-    ]
+    # Per Transfer, in order: the sender's and the receiver's balance after it (None for 0x0).
+    assert rows.transfer_balances == [(None, 700), (500, 201), (201, 201), (400, None), (151, None)]
     kinds = [(s[0], s[7], s[4]) for s in rows.pool_states]
     assert kinds == [(1, "CheckedOut", 700), (3, "PointsBurned", 600), (4, "Burn", 550), (5, "TaxWithdrawn", 550)]
     assert rows.pool_states[0][6] == price_of(300, 700, 6) == 300 * 10**12 * 10**18 // 700
@@ -220,30 +230,35 @@ def test_progress_logs_key_value_lines_off_a_terminal(caplog: pytest.LogCaptureF
 
 
 def test_replayed_rows_are_skipped_on_conflict(engine: Engine) -> None:
-    events = [
-        event("Transfer", {"from": ZERO_ADDRESS, "to": A, "value": 10**30}, 5, 0),
-        event("MerchantSet", {"merchant": M, "rateBps": 1000, "dailyCap": 10**24, "active": False}, 5, 1),
+    pool, token = "0x" + "9" * 40, "0x" + "8" * 40
+    logs = [
+        raw_log(token, "Transfer", [ZERO_ADDRESS, A], [10**30], block=5, index=0),
+        raw_log(pool, "MerchantSet", [M], [1000, 10**24, 0], block=5, index=1),
+        raw_log(token, "Transfer", [A, B], [1], block=6, index=0),
     ]
-    with engine.begin() as conn:
-        db.write_events(conn, 9, events)
-    with engine.begin() as conn:
-        db.write_events(
-            conn, 9, [*events, event("Transfer", {"from": A, "to": B, "value": 1}, 6, 0)], skip_existing=True
-        )
+    events = decode_logs(logs, pool, token)
+
+    def write(batch: list[Event], *, skip_existing: bool = False) -> None:
+        with engine.begin() as conn:
+            rows = derive(batch, {}, PoolSnapshot(), 6)
+            db.write_events(conn, 9, batch, rows, skip_existing=skip_existing)
+
+    write(events[:2])
+    write(events, skip_existing=True)
     with engine.connect() as conn:
-        stored = conn.execute(
-            text("SELECT block_number, log_index, name, args, holder, counterparty, amount FROM events ORDER BY 1, 2")
-        ).all()
-    assert [(r.block_number, r.log_index, r.name) for r in stored] == [
-        (5, 0, "Transfer"),
-        (5, 1, "MerchantSet"),
-        (6, 0, "Transfer"),
+        transfers = conn.execute(text("SELECT * FROM transfers ORDER BY block_number, log_index")).all()
+        merchants = conn.execute(text("SELECT merchant, rate_bps, daily_cap, active FROM merchant_updates")).all()
+    assert [(r.block_number, r.log_index, r.sender, r.receiver) for r in transfers] == [
+        (5, 0, ZERO_ADDRESS, A),
+        (6, 0, A, B),
     ]
-    assert stored[0].args == {"from": ZERO_ADDRESS, "to": A, "value": str(10**30)}
-    assert stored[0].holder is None and stored[0].counterparty == A and int(stored[0].amount) == 10**30
-    assert stored[1].args["active"] is False
-    with pytest.raises(psycopg.errors.UniqueViolation), engine.begin() as conn:
-        db.write_events(conn, 9, events)  # without skip_existing a duplicate key is an error
+    mint = transfers[0]
+    assert (
+        int(mint.value) == 10**30 and mint.sender_balance_after is None and int(mint.receiver_balance_after) == 10**30
+    )
+    assert [tuple(r) for r in merchants] == [(M, 1000, 10**24, False)]
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        write(events[:1])  # without skip_existing a duplicate key is an error
 
 
 def test_price_matches_the_contract_for_18_decimal_assets() -> None:

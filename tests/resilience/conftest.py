@@ -6,8 +6,7 @@ afterwards, and the indexer run as subprocesses of its command line (`greenpoint
 `greenpoints audit`) configured through GREENPOINTS_* environment variables only.
 
 The tests know nothing of the indexer's schema beyond what they can discover: the cursor is the
-column named like `cursor_block`, events are rows of the table that has `tx_hash` and
-`log_index`, and tables are compared through information_schema.
+column named like `cursor_block`, and tables are compared through information_schema.
 """
 
 from __future__ import annotations
@@ -100,16 +99,6 @@ def find_cursor_column(conn: psycopg.Connection[Any]) -> tuple[str, str] | None:
         ("%cursor%block%",),
     ).fetchall()
     return (rows[0][0], rows[0][1]) if rows else None
-
-
-def find_events_table(conn: psycopg.Connection[Any]) -> str | None:
-    """The table of raw events: the one with both `tx_hash` and `log_index` columns."""
-    row = conn.execute(
-        "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public'"
-        " AND column_name IN ('tx_hash', 'log_index') GROUP BY table_name HAVING count(*) = 2"
-        " ORDER BY table_name = 'events' DESC, table_name LIMIT 1"
-    ).fetchone()
-    return None if row is None else str(row[0])
 
 
 class CursorWatch:
