@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
+from operator import attrgetter
 from typing import Any
 
 from eth_hash.auto import keccak
@@ -203,8 +204,8 @@ def _arg_source(kind: str, word: str) -> str:
     if kind == "bool":
         return f"int({word}, 16) != 0"
     if kind == "address":
-        return f'"0x" + {word}[-40:].lower()'
-    return f"{word}.lower()"  # bytes32, kept with its 0x
+        return f'"0x" + {word}[-40:]'
+    return word  # bytes32, kept with its 0x
 
 
 def _compile_decoder(
@@ -278,48 +279,49 @@ def _find_event(contract_abi: list[dict[str, Any]], name: str) -> dict[str, Any]
 def decode_logs(raws: Iterable[Log], pool: str, token: str) -> list[Event]:
     """Decode the logs of `pool` and `token` into events, in chain order.
 
-    A log is skipped when it is `removed`, of an event we do not know, or of a known event but
-    from another contract (or with another layout). The block time comes from the log's
-    `blockTimestamp` (recent nodes); else it is -1 and the caller fills it in. One loop with
-    local names, as this runs for every log of a backfill.
+    `raws` are lowercase (see `indexer.rpc.Log`). A log is skipped when it is `removed`, of an
+    event we do not know, or of a known event but from another contract (or with another
+    layout). The block time comes from the log's `blockTimestamp` (recent nodes); else it is -1
+    and the caller fills it in. One loop with local names, as this runs for every log of a
+    backfill; the block's fields are converted once per block.
     """
     sources = {pool.lower(): "DividendPool", token.lower(): "PointsToken"}
     table = layouts()
     events: list[Event] = []
     append = events.append
+    number_hex = ""
+    block_number = block_time = -1
     for raw in raws:
         topics = raw.topics
         if not topics or raw.removed:
             continue
-        layout = table.get(topics[0]) or table.get(topics[0].lower())
-        if layout is None:
+        layout = table.get(topics[0])
+        if layout is None or sources.get(raw.address) != layout.contract:
             continue
-        address = raw.address
-        if sources.get(address) != layout.contract:
-            address = address.lower()
-            if sources.get(address) != layout.contract:
-                continue
         data = raw.data
         if len(topics) != layout.topics or len(data) < layout.data_length:
             continue
-        stamp = raw.blockTimestamp
+        if raw.blockNumber != number_hex:
+            number_hex = raw.blockNumber
+            block_number = int(number_hex, 16)
+            stamp = raw.blockTimestamp
+            block_time = -1 if stamp is None else int(stamp, 16)
         args, row = layout.decode(topics, data)
         append(
             Event(
-                int(raw.blockNumber, 16),
+                block_number,
                 int(raw.logIndex, 16),
-                raw.blockHash.lower(),
-                -1 if stamp is None else int(stamp, 16),
-                raw.transactionHash.lower(),
-                address,
+                raw.blockHash,
+                block_time,
+                raw.transactionHash,
+                raw.address,
                 layout.name,
                 args,
                 row,
             )
         )
-    events.sort(key=_chain_order)
+    events.sort(key=_CHAIN_ORDER)  # nodes answer in this order already; a sorted list costs one pass
     return events
 
 
-def _chain_order(e: Event) -> tuple[int, int]:
-    return e.block_number, e.log_index
+_CHAIN_ORDER = attrgetter("block_number", "log_index")

@@ -44,8 +44,12 @@ class BlockHeader:
     timestamp: int
 
 
-class Log(msgspec.Struct):
-    """One `eth_getLogs` entry, as the node sends it (hex strings); unknown fields are skipped."""
+class Log(msgspec.Struct, rename="lower"):
+    """One `eth_getLogs` entry (hex strings, all lowercase); unknown fields are skipped.
+
+    The answer is lowercased as a whole before it is parsed (one pass in C over the bytes,
+    instead of a `.lower()` per address and hash), hence the lowercase JSON keys.
+    """
 
     address: str
     topics: list[str]
@@ -59,7 +63,7 @@ class Log(msgspec.Struct):
 
 
 class _LogsAnswer(msgspec.Struct):
-    """A JSON-RPC answer to `eth_getLogs`."""
+    """A JSON-RPC answer to `eth_getLogs`, lowercased (error messages included)."""
 
     result: list[Log] | None = None
     error: Any = None
@@ -67,7 +71,13 @@ class _LogsAnswer(msgspec.Struct):
 
 _encode = msgspec.json.Encoder().encode
 _decode_any = msgspec.json.Decoder().decode
-_decode_logs_answer = msgspec.json.Decoder(_LogsAnswer).decode
+_parse_logs_answer = msgspec.json.Decoder(_LogsAnswer).decode
+
+
+def _decode_logs_answer(data: bytes) -> _LogsAnswer:
+    # Lowercasing cannot break JSON (keys, hex, true/false/null, escapes stay valid).
+    answer: _LogsAnswer = _parse_logs_answer(data.lower())
+    return answer
 
 
 class TransientRpcError(RpcError):

@@ -50,7 +50,8 @@ def raw_log(
     index: int = 0,
     **replace: Any,
 ) -> Log:
-    """An `eth_getLogs` entry as the node sends it, parsed the way the RPC client parses it."""
+    """An `eth_getLogs` entry as the node sends it, parsed the way the RPC client parses it
+    (the whole answer lowercased, see `indexer.rpc.Log`)."""
     raw = {
         "address": address,
         "topics": [topic_of(name), *("0x" + word(t) for t in indexed)],
@@ -63,7 +64,7 @@ def raw_log(
         "removed": False,
         **replace,
     }
-    return msgspec.json.decode(json.dumps(raw), type=Log)
+    return msgspec.json.decode(json.dumps(raw).lower(), type=Log)
 
 
 def test_decode_known_layouts_and_skip_strangers() -> None:
