@@ -23,14 +23,15 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from indexer import db
+from indexer.copy_text import event_lines
 from indexer.db import Target
-from indexer.decode import Event, decode_logs
 from indexer.derive import derive, holders_of
 from indexer.errors import ChainMoved, IndexerHalted
 from indexer.lock import IndexerLock
 from indexer.progress import Progress
+from indexer.reader import Batch, Source, read_batch
 from indexer.reorg import handle_mismatch
-from indexer.rpc import BlockHeader, RpcClient
+from indexer.rpc import RpcClient
 
 log = logging.getLogger("indexer.sync")
 
@@ -48,19 +49,6 @@ class CycleResult:
     @property
     def idle(self) -> bool:
         return self.rolled_back_to is None and self.to_block < self.from_block
-
-
-@dataclass
-class _Batch:
-    """A range read from the node: its recent headers (read first) and its decoded events."""
-
-    first: int
-    last: int
-    headers: list[BlockHeader]
-    events: list[Event]
-    lines: dict[str, list[str]]  # the events' COPY lines per table, made by the reading thread
-    window_start: int  # headers from here on are within the reorg window of the head: all read
-    log_range_limit: int | None  # what the reading client learned about eth_getLogs ranges
 
 
 class Indexer:
@@ -98,10 +86,11 @@ class Indexer:
         self.addresses = [target.pool, target.token]
         self.span = min(batch_size, 16)  # adapts to the chain's density (see `_adapt`)
         self.read_ahead = read_ahead
+        self.source = Source(target.chain_id, target.pool, target.token, reorg_window)
         self._executor: ThreadPoolExecutor | None = None
         self._local = threading.local()  # each reading thread's RpcClient
         self._clients: list[RpcClient] = []
-        self._pending: deque[tuple[int, int, Future[_Batch]]] = deque()
+        self._pending: deque[tuple[int, int, Future[Batch]]] = deque()
         self._pending_lock = threading.RLock()  # the main thread and the reading thread both queue reads
         self._tip = -1  # the highest block the queued reads may reach
         # Set to make `catch_up` return after the batch in progress (graceful shutdown).
@@ -161,7 +150,7 @@ class Indexer:
         started = time.monotonic()
         batch = self._take_pending(first, tip)
         if batch is None:
-            batch = self._read(self.rpc, first, min(tip, cursor + self.span), tip)
+            batch = read_batch(self.rpc, self.source, first, min(tip, cursor + self.span), tip)
             self._adapt(batch)  # (the reading thread adapts the span after each read-ahead)
         read_s = time.monotonic() - started
         if state.cursor_hash is not None and batch.headers[0].parent_hash != state.cursor_hash:
@@ -184,7 +173,7 @@ class Indexer:
         )
         return CycleResult(batch.first, batch.last, written, head)
 
-    def _adapt(self, batch: _Batch) -> None:
+    def _adapt(self, batch: Batch) -> None:
         """Aim the next span at `max_batch_events` events, from this batch's density; a span grows
         at most eightfold per batch (a sparse start says little about what follows)."""
         count = len(batch.events)
@@ -194,7 +183,7 @@ class Indexer:
         elif count < self.max_batch_events // 2 and span >= self.span:
             self.span = min(self.batch_size, span * 8, max(span, span * self.max_batch_events // max(count, 1)))
 
-    def _take_pending(self, first: int, tip: int) -> _Batch | None:
+    def _take_pending(self, first: int, tip: int) -> Batch | None:
         """The read-ahead batch starting at `first`, if there is one (else drop the read-ahead)."""
         with self._pending_lock:
             if not self._pending or self._pending[0][0] != first or self._pending[0][1] > tip:
@@ -236,7 +225,7 @@ class Indexer:
                 future = self._executor.submit(self._read_in_thread, first, last, self._tip, self.rpc.log_range_limit)
                 self._pending.append((first, last, future))
 
-    def _read_in_thread(self, first: int, last: int, tip: int, log_range_limit: int | None) -> _Batch:
+    def _read_in_thread(self, first: int, last: int, tip: int, log_range_limit: int | None) -> Batch:
         client: RpcClient | None = getattr(self._local, "rpc", None)
         if client is None:
             client = self._local.rpc = RpcClient(
@@ -244,7 +233,7 @@ class Indexer:
             )
             self._clients.append(client)
         client.log_range_limit = log_range_limit
-        batch = self._read(client, first, last, tip)
+        batch = read_batch(client, self.source, first, last, tip)
         # Size the following reads by what this one found, and keep the queue full without
         # waiting for the writer (at start-up it is still taking the lock and migrating).
         with self._pending_lock:
@@ -262,45 +251,7 @@ class Indexer:
                 halted = exc  # leave the block normally so the halt is committed
         raise halted
 
-    def _read(self, rpc: RpcClient, first: int, last: int, tip: int) -> _Batch:
-        """Read `[first, last]`: the headers FIRST, then the logs, then check they agree.
-
-        Headers are read for the batch's first and last blocks and for those within `reorg_window`
-        of `tip` (the rest of a deep backfill cannot be reorganised away within the window, and
-        each log names its block's hash anyway). Reading the headers first closes the race with a
-        reorg between the two reads: a fork that changes a block of the window after the headers
-        were read either shows up as a log whose block hash differs from the header (retried), or
-        leaves the old fork's hash as the cursor hash, which the next cycle finds replaced and
-        rolls back.
-        """
-        low = max(first, tip - self.reorg_window)
-        numbers = sorted({first, last, *range(low, last + 1)})
-        fetched = rpc.get_blocks(numbers)
-        if any(h is None for h in fetched):
-            raise ChainMoved(f"the node lost blocks of [{first}, {last}] while they were read")
-        by_number: dict[int, BlockHeader] = {h.number: h for h in fetched if h is not None}
-        for n in range(low + 1, last + 1):
-            if by_number[n].parent_hash != by_number[n - 1].hash:
-                raise ChainMoved(f"blocks {n - 1} and {n} do not link")
-        raw_logs = rpc.get_logs(self.addresses, first, last)
-        events = decode_logs(raw_logs, self.target.pool, self.target.token)
-        del raw_logs
-        missing_time = sorted({e.block_number for e in events if e.block_time < 0} - by_number.keys())
-        extra = {h.number: h for h in rpc.get_blocks(missing_time) if h is not None} if missing_time else {}
-        for e in events:
-            header = by_number.get(e.block_number) or extra.get(e.block_number)
-            if header is not None:
-                if header.hash != e.block_hash:
-                    raise ChainMoved(f"block {e.block_number} changed while its logs were read")
-                if e.block_time < 0:
-                    e.block_time = header.timestamp
-            elif e.block_time < 0:
-                raise ChainMoved(f"no header for block {e.block_number}")
-        lines = db.event_lines(self.target.chain_id, events)
-        headers = [by_number[n] for n in numbers]
-        return _Batch(first, last, headers, events, lines, low, rpc.log_range_limit)
-
-    def _write(self, batch: _Batch, cursor: int) -> int:
+    def _write(self, batch: Batch, cursor: int) -> int:
         target = self.target
         first, last, events, lines, headers = batch.first, batch.last, batch.events, batch.lines, batch.headers
         if self.lock is not None:
@@ -312,7 +263,7 @@ class Indexer:
             stored = db.stored_event_keys(conn, target.chain_id, first, last) if events else set()
             if stored:
                 events = [e for e in events if (e.block_number, e.log_index) not in stored]
-                lines = db.event_lines(target.chain_id, events)
+                lines = event_lines(target.chain_id, events)
             if events:
                 prior_balances = db.current_balances(conn, target.chain_id, holders_of(events))
                 rows = derive(events, prior_balances, db.last_pool_state(conn, target.chain_id), target.asset_decimals)
