@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from greenpoints.errors import ConfigError
@@ -70,6 +69,8 @@ def load_settings(overrides: dict[str, Any] | None = None, env_file: Path | None
     raw: dict[str, Any] = {}
     sources: list[dict[str, Any]] = []
     if env_file is not None and env_file.is_file():
+        from dotenv import dotenv_values  # only when there is a .env (its import costs start-up time)
+
         sources.append({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     sources.append(dict(os.environ))
     for source in sources:

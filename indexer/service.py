@@ -114,7 +114,6 @@ def tune_garbage_collector() -> None:
     the decoding time. Objects alive after start-up are frozen out of collections, and the first
     generation is collected every 100,000 allocations, so cycles are still collected.
     """
-    gc.collect()
     gc.freeze()
     gc.set_threshold(100_000, 20, 100)
 
