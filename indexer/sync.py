@@ -4,11 +4,12 @@ cursor in ONE transaction.
 The cycle (ethereum-etl's streamer shape, with Ponder's reorg handling):
 1. the node's block at the cursor must still have the stored hash; if not, roll back to the common
    ancestor in the kept window (or halt when the fork is deeper);
-2. fetch logs for `[cursor + 1, min(head - confirmations, cursor + batch_size)]`;
-3. fetch the recent headers of the batch (the last `reorg_window` blocks) and check that they link
-   to each other, to the cursor, and to the logs' block hashes;
-4. decode, derive balances / pool states / merchant totals, and write them, the recent blocks and
-   the new cursor in one transaction.
+2. read `[cursor + 1, min(head - confirmations, cursor + span)]` (`indexer.reader`): the headers
+   within `reorg_window` of the head (and the batch's first and last) first, then the logs; the
+   headers must link to each other, to the cursor, and to the logs' block hashes. Usually this
+   batch was read ahead by the reading thread while the previous one was written;
+3. derive balances / pool states / merchant totals, and write them, the events, the recent blocks
+   and the new cursor in one transaction.
 """
 
 from __future__ import annotations
@@ -83,7 +84,6 @@ class Indexer:
         self.reorg_window = reorg_window
         self.max_batch_events = max_batch_events
         self.lock = lock
-        self.addresses = [target.pool, target.token]
         self.span = min(batch_size, 16)  # adapts to the chain's density (see `_adapt`)
         self.read_ahead = read_ahead
         self.source = Source(target.chain_id, target.pool, target.token, reorg_window)
@@ -97,7 +97,7 @@ class Indexer:
         self.stopping = threading.Event()
 
     def close(self) -> None:
-        """Stop the read-ahead threads (the indexer can still be used; it then starts them again)."""
+        """Stop the reading thread (the indexer can still be used; it then starts it again)."""
         self._drop_pending()
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)

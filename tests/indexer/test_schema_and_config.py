@@ -9,6 +9,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 from indexer import migrate
+from indexer.copy_text import TRANSFER_COLUMNS
+from indexer.decode import KEY_COLUMNS
 from indexer.decode import TABLES as EVENT_TABLES
 from tests.indexer.conftest import GREENPOINTS, cli_env, run_cli
 
@@ -25,20 +27,21 @@ TABLES = {
 VIEWS = {"events", "balance_changes"}
 
 
-def table_names(url: str) -> set[str]:
+def relation_names(url: str, *, views: bool = False) -> set[str]:
     engine = create_engine(url)
     try:
-        return set(inspect(engine).get_table_names())
+        inspector = inspect(engine)
+        return set(inspector.get_view_names() if views else inspector.get_table_names())
     finally:
         engine.dispose()
+
+
+def table_names(url: str) -> set[str]:
+    return relation_names(url)
 
 
 def view_names(url: str) -> set[str]:
-    engine = create_engine(url)
-    try:
-        return set(inspect(engine).get_view_names())
-    finally:
-        engine.dispose()
+    return relation_names(url, views=True)
 
 
 def test_upgrade_to_head_and_downgrade_to_base(empty_db: str) -> None:
@@ -72,6 +75,29 @@ def test_upgrade_to_head_and_downgrade_to_base(empty_db: str) -> None:
     assert migrate.current(empty_db) is None
     migrate.upgrade(empty_db)  # and up again
     assert table_names(empty_db) >= TABLES
+
+
+def test_event_tables_have_the_columns_the_decoder_writes(empty_db: str) -> None:
+    """The migration and `indexer.decode` describe each event table separately (a migration is
+    frozen); the COPY column lists come from the decoder, so they must match the schema."""
+    migrate.upgrade(empty_db)
+    engine = create_engine(empty_db)
+    try:
+        with engine.connect() as conn:
+            for table, params in EVENT_TABLES.items():
+                columns = conn.execute(
+                    text(
+                        "SELECT column_name FROM information_schema.columns WHERE table_name = :t"
+                        " ORDER BY ordinal_position"
+                    ),
+                    {"t": table},
+                ).scalars()
+                expected = (*KEY_COLUMNS, *params)
+                if table == "transfers":
+                    expected = TRANSFER_COLUMNS
+                assert tuple(columns) == expected, table
+    finally:
+        engine.dispose()
 
 
 def test_typed_tables_migration_resets_the_mirror_for_a_reindex(empty_db: str) -> None:
