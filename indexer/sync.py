@@ -114,8 +114,9 @@ class Indexer:
 
     def start_reading(self, cursor: int) -> None:
         """Start reading the blocks after `cursor` in the background, before `prepare` (the first
-        cycle uses what was read if the stored cursor turns out to be `cursor`)."""
-        self._read_ahead(cursor, self.rpc.block_number() - self.confirmations)
+        cycle uses what was read if the stored cursor turns out to be `cursor`). One read only:
+        the reading thread queues the next ones, sized by what the first one found."""
+        self._read_ahead(cursor, self.rpc.block_number() - self.confirmations, depth=1)
 
     def prepare(self) -> None:
         """Create the cursor row if needed and refuse to start while halted."""
@@ -202,13 +203,13 @@ class Indexer:
             self.rpc.log_range_limit = batch.log_range_limit
         return batch
 
-    def _read_ahead(self, last: int, tip: int) -> None:
-        """Keep `read_ahead` reads of the blocks after `last` (up to `tip`) queued or running."""
+    def _read_ahead(self, last: int, tip: int, depth: int | None = None) -> None:
+        """Keep `read_ahead` (or `depth`) reads of the blocks after `last` (up to `tip`) queued or running."""
         with self._pending_lock:
             self._tip = tip
-            self._queue_reads(last)
+            self._queue_reads(last, depth)
 
-    def _queue_reads(self, last: int | None) -> None:
+    def _queue_reads(self, last: int | None, depth: int | None = None) -> None:
         """Queue reads after the last queued one (or after `last` when none is), up to `_tip`.
 
         One reading thread runs them in order, so the node answers one while the writer writes.
@@ -220,7 +221,7 @@ class Indexer:
                 return
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexer-read")
-            while len(self._pending) < self.read_ahead and last < self._tip:
+            while len(self._pending) < (self.read_ahead if depth is None else depth) and last < self._tip:
                 first, last = last + 1, min(self._tip, last + self.span)
                 future = self._executor.submit(self._read_in_thread, first, last, self._tip, self.rpc.log_range_limit)
                 self._pending.append((first, last, future))
