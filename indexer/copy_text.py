@@ -1,6 +1,7 @@
 """The events of a batch as lines of PostgreSQL's COPY text format, per event table.
 
-Kept apart from `indexer.db` (and SQLAlchemy) because the reading process makes these lines.
+Kept apart from `indexer.db` because the reading side (`indexer.reader`) makes these lines and
+needs no database.
 Our values never contain tabs, newlines or backslashes (numbers, 0x-hex, names), so no escaping
 is needed; `\\N` is NULL.
 """

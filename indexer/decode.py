@@ -191,7 +191,6 @@ class Event:
 class _Layout:
     contract: str
     name: str
-    table: str
     topics: int  # topic0 plus the indexed parameters
     data_length: int  # hex characters of data, with the 0x
     decode: Callable[[list[str], str], tuple[dict[str, ArgValue], str]]
@@ -246,7 +245,7 @@ def _compile_decoder(
 def layouts() -> dict[str, _Layout]:
     """topic0 (lowercase 0x-hex) -> layout, with topics computed from the compiled ABIs."""
     out: dict[str, _Layout] = {}
-    for contract, name, table, params in _LAYOUTS:
+    for contract, name, _, params in _LAYOUTS:
         fragment = _find_event(abi(contract), name)
         abi_params = [(p["name"], bool(p["indexed"])) for p in fragment["inputs"]]
         if abi_params != [(n, indexed) for n, _, _, indexed in params]:
@@ -256,7 +255,6 @@ def layouts() -> dict[str, _Layout]:
         out[topic] = _Layout(
             contract=contract,
             name=name,
-            table=table,
             topics=1 + indexed,
             data_length=2 + 64 * (len(params) - indexed),
             decode=_compile_decoder(name, params),

@@ -141,7 +141,8 @@ class RpcClient:
     def _post(
         self, body: Any, *, timeouts_refuse_range: bool = False, decode: Callable[[bytes], Any] = _decode_any
     ) -> Any:
-        """POST `body` with retries on transient faults; the JSON answer, parsed by `decode`.
+        """POST `body` with retries on transient faults; the JSON answer, parsed by `decode` (an
+        error answer sent with a 4xx status comes back as a plain dict, whatever `decode`).
 
         With `timeouts_refuse_range` (eth_getLogs), a second timeout in a row counts as the node
         refusing the range (`RangeTooLarge`), so the caller splits it instead of waiting on.
@@ -165,7 +166,7 @@ class RpcClient:
                     except ValueError:
                         answer = None
                     if isinstance(answer, dict) and answer.get("error") is not None:
-                        return answer if decode is _decode_any else _LogsAnswer(error=answer["error"])
+                        return answer
                     raise RpcError(f"HTTP {status} from {self.url}", http_status=status)
                 return decode(response.data)
             except RangeTooLarge:
@@ -315,8 +316,10 @@ class RpcClient:
             "params": [{"fromBlock": hex(start), "toBlock": hex(end), "address": list(addresses)}],
         }
         answer = self._post(body, timeouts_refuse_range=True, decode=_decode_logs_answer)
+        if isinstance(answer, dict):  # an error sent with a 4xx status
+            self._result(answer, "eth_getLogs")  # raises the matching error
         if answer.error is not None:
-            self._result({"error": answer.error}, "eth_getLogs")  # raises the matching error
+            self._result({"error": answer.error}, "eth_getLogs")
         if answer.result is None:
             raise RpcError("eth_getLogs: answer without result")
         logs: list[Log] = answer.result

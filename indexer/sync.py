@@ -88,8 +88,7 @@ class Indexer:
         self.read_ahead = read_ahead
         self.source = Source(target.chain_id, target.pool, target.token, reorg_window)
         self._executor: ThreadPoolExecutor | None = None
-        self._local = threading.local()  # each reading thread's RpcClient
-        self._clients: list[RpcClient] = []
+        self._reader_rpc: RpcClient | None = None  # the reading thread's own connection
         self._pending: deque[tuple[int, int, Future[Batch]]] = deque()
         self._pending_lock = threading.RLock()  # the main thread and the reading thread both queue reads
         self._tip = -1  # the highest block the queued reads may reach
@@ -102,9 +101,9 @@ class Indexer:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
-        for client in self._clients:
-            client.close()
-        self._clients.clear()
+        if self._reader_rpc is not None:
+            self._reader_rpc.close()
+            self._reader_rpc = None
 
     def _drop_pending(self) -> None:
         with self._pending_lock:
@@ -227,12 +226,11 @@ class Indexer:
                 self._pending.append((first, last, future))
 
     def _read_in_thread(self, first: int, last: int, tip: int, log_range_limit: int | None) -> Batch:
-        client: RpcClient | None = getattr(self._local, "rpc", None)
-        if client is None:
-            client = self._local.rpc = RpcClient(
+        client = self._reader_rpc
+        if client is None:  # only the one reading thread gets here
+            client = self._reader_rpc = RpcClient(
                 self.rpc.url, timeout=self.rpc.timeout, retries=self.rpc.retries, backoff=self.rpc.backoff
             )
-            self._clients.append(client)
         client.log_range_limit = log_range_limit
         batch = read_batch(client, self.source, first, last, tip)
         # Size the following reads by what this one found, and keep the queue full without
