@@ -84,11 +84,19 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> None:
-    from indexer.errors import IndexerError, IndexerHalted
-    from indexer.runner import EXIT_HALTED, EXIT_OK
-    from indexer.service import index
+    from indexer.worker import start_early
 
-    code = index(settings, once=args.once)
+    # Started first: the worker reads the backfill's first batches while the rest starts up.
+    early_worker = start_early(settings)
+    try:
+        from indexer.errors import IndexerError, IndexerHalted
+        from indexer.runner import EXIT_HALTED, EXIT_OK
+        from indexer.service import index
+
+        code = index(settings, once=args.once, early_worker=early_worker)
+    finally:
+        if early_worker is not None:
+            early_worker.stop()
     if code == EXIT_HALTED:
         raise IndexerHalted("indexing stopped: halted by a reorg deeper than the kept window (see the log)")
     if code != EXIT_OK:

@@ -39,6 +39,9 @@ class Settings(BaseModel):
         le=1_000_000,
         description="most blocks per eth_getLogs request; unset: no cap until the node refuses a range",
     )
+    backfill_worker: bool = Field(
+        default=True, description="read and prepare long backfills in a second process (on another core)"
+    )
 
     @field_validator("rpc_url")
     @classmethod

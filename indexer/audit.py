@@ -14,9 +14,9 @@ from eth_utils import function_signature_to_4byte_selector
 from sqlalchemy import Engine, text
 
 from indexer import db
-from indexer.db import Target
 from indexer.derive import price_of
 from indexer.rpc import RpcClient
+from indexer.target import Target
 
 
 def _selector(signature: str) -> str:

@@ -9,11 +9,32 @@ is needed; `\\N` is NULL.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from indexer.decode import KEY_COLUMNS, TABLE_OF, TABLES, Event
 
 NULL = "\\N"
 TRANSFER_COLUMNS = (*KEY_COLUMNS, *TABLES["transfers"], "sender_balance_after", "receiver_balance_after")
+POOL_STATE_COLUMNS = (
+    "chain_id",
+    "block_number",
+    "log_index",
+    "block_time",
+    "reserve",
+    "supply",
+    "tax_accrued",
+    "price",
+    "kind",
+)
+
+
+def copy_columns(table: str) -> tuple[str, ...]:
+    """The columns, in order, of the COPY lines made here for `table`."""
+    if table == "transfers":
+        return TRANSFER_COLUMNS
+    if table == "pool_states":
+        return POOL_STATE_COLUMNS
+    return (*KEY_COLUMNS, *TABLES[table])
 
 
 def event_lines(chain_id: int, events: Iterable[Event]) -> dict[str, list[str]]:
@@ -48,4 +69,17 @@ def transfer_lines(
                 f"{prefix}{e.block_number}\t{e.log_index}\t{e.tx_hash}\t{e.row}\t"
                 f"{NULL if sender is None else sender}\t{NULL if receiver is None else receiver}\n"
             )
+    return out
+
+
+def pool_state_lines(chain_id: int, states: Iterable[tuple[int, int, int, int, int, int, int, str]]) -> list[str]:
+    """COPY text lines of `pool_states` rows (`BatchRows.pool_states`); block times as UTC ISO text."""
+    prefix = f"{chain_id}\t"
+    times: dict[int, str] = {}
+    out = []
+    for block, index, stamp, reserve, supply, tax, price, kind in states:
+        when = times.get(stamp)
+        if when is None:
+            when = times[stamp] = datetime.fromtimestamp(stamp, UTC).isoformat()
+        out.append(f"{prefix}{block}\t{index}\t{when}\t{reserve}\t{supply}\t{tax}\t{price}\t{kind}\n")
     return out

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from indexer.copy_text import TRANSFER_COLUMNS, event_lines, transfer_lines
-from indexer.decode import KEY_COLUMNS, TABLES, Event
-from indexer.derive import BatchRows, PoolSnapshot
+from indexer import stored
+from indexer.copy_text import copy_columns
+from indexer.decode import TABLES
+from indexer.derive import PoolSnapshot
 from indexer.errors import IndexerError
+from indexer.prepare import PreparedBatch
 from indexer.rpc import BlockHeader
+from indexer.target import Target
 
 
 def make_engine(database_url: str) -> Engine:
@@ -52,34 +55,7 @@ def url_string(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
-def to_time(timestamp: int) -> datetime:
-    return datetime.fromtimestamp(timestamp, UTC)
-
-
 # ---------------------------------------------------------------------- the cursor row
-
-
-@dataclass(frozen=True)
-class Target:
-    """What one indexer mirrors: a pool, its points token and reserve asset on one chain."""
-
-    chain_id: int
-    pool: str
-    token: str
-    asset: str
-    asset_decimals: int
-    deployment_block: int
-
-    @classmethod
-    def from_deployment(cls, deployment: Any) -> Target:
-        return cls(
-            chain_id=int(deployment.chain_id),
-            pool=str(deployment.pool).lower(),
-            token=str(deployment.points_token).lower(),
-            asset=str(deployment.asset).lower(),
-            asset_decimals=int(deployment.asset_decimals),
-            deployment_block=int(deployment.deployment_block),
-        )
 
 
 @dataclass(frozen=True)
@@ -133,18 +109,16 @@ def ensure_state(conn: Connection, target: Target) -> None:
         )
 
 
+def has_schema(conn: Connection) -> bool:
+    """Whether the indexer's tables exist (a new database has none until the first migration)."""
+    with _raw_cursor(conn) as cur:
+        return stored.has_schema(cur)
+
+
 def cursor_hint(engine: Engine, target: Target) -> int:
-    """The stored cursor, or the block before the deployment when there is none (or no schema yet);
-    read without a lock, only to start reading ahead."""
-    with engine.connect() as conn:
-        if conn.execute(text("SELECT to_regclass('indexer_state')")).scalar() is not None:
-            row = conn.execute(
-                text("SELECT cursor_block FROM indexer_state WHERE chain_id = :c AND pool = :p"),
-                {"c": target.chain_id, "p": target.pool},
-            ).scalar()
-            if row is not None:
-                return int(row)
-    return target.deployment_block - 1
+    """The stored cursor, or the block before the deployment (see `indexer.stored.cursor_hint`)."""
+    with engine.connect() as conn, _raw_cursor(conn) as cur:
+        return stored.cursor_hint(cur, target)
 
 
 def load_state(conn: Connection, target: Target, *, for_update: bool = False) -> State:
@@ -178,27 +152,13 @@ def set_halted(conn: Connection, target: Target, reason: str | None) -> None:
 
 
 def last_pool_state(conn: Connection, chain_id: int) -> PoolSnapshot:
-    row = conn.execute(
-        text(
-            "SELECT reserve, supply, tax_accrued FROM pool_states WHERE chain_id = :c"
-            " ORDER BY block_number DESC, log_index DESC LIMIT 1"
-        ),
-        {"c": chain_id},
-    ).one_or_none()
-    if row is None:
-        return PoolSnapshot()
-    return PoolSnapshot(int(row.reserve), int(row.supply), int(row.tax_accrued))
+    with _raw_cursor(conn) as cur:
+        return stored.last_pool_state(cur, chain_id)
 
 
 def current_balances(conn: Connection, chain_id: int, holders: Iterable[str]) -> dict[str, int]:
-    wanted = list(holders)
-    if not wanted:
-        return {}
-    rows = conn.execute(
-        text("SELECT holder, balance FROM balances WHERE chain_id = :c AND holder = ANY(:h)"),
-        {"c": chain_id, "h": wanted},
-    )
-    return {r.holder: int(r.balance) for r in rows}
+    with _raw_cursor(conn) as cur:
+        return stored.current_balances(cur, chain_id, holders)
 
 
 def stored_event_keys(conn: Connection, chain_id: int, first: int, last: int) -> set[tuple[int, int]]:
@@ -219,14 +179,12 @@ def _raw_cursor(conn: Connection) -> Any:
     return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
-def copy_lines(
-    conn: Connection, table: str, columns: Sequence[str], lines: Iterable[str], *, skip_existing: bool = False
+def copy_text(
+    conn: Connection, table: str, columns: Sequence[str], data: bytes, *, skip_existing: bool = False
 ) -> None:
-    """COPY rows given as lines of PostgreSQL's text format (tab-separated, `\\N` for NULL, each
-    ending in a newline) into `table`, in chunks of about a megabyte.
+    """COPY rows given as PostgreSQL's text format (tab-separated, `\\N` for NULL, a newline after
+    each row; see `indexer.copy_text`) into `table`, a megabyte at a time.
 
-    Our values never contain tabs, newlines or backslashes (numbers, 0x-hex, names, our own JSON),
-    so no escaping is needed; this is several times faster than formatting row by row in psycopg.
     With `skip_existing` (replays) the rows go through a temporary table and
     `INSERT ... ON CONFLICT DO NOTHING`, so rows already stored under the same key are kept as
     they are; the first pass over a range COPYs straight into the table.
@@ -236,85 +194,31 @@ def copy_lines(
     if skip_existing:
         target = f"stage_{table}"
         conn.execute(text(f"CREATE TEMP TABLE {target} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"))
+    view = memoryview(data)
     with _raw_cursor(conn) as cur, cur.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
-        chunk: list[str] = []
-        size = 0
-        for line in lines:
-            chunk.append(line)
-            size += len(line)
-            if size >= 1 << 20:
-                copy.write("".join(chunk))
-                chunk.clear()
-                size = 0
-        if chunk:
-            copy.write("".join(chunk))
+        for start in range(0, len(view), 1 << 20):
+            copy.write(view[start : start + (1 << 20)])
     if skip_existing:
         conn.execute(text(f"INSERT INTO {table} ({names}) SELECT {names} FROM {target} ON CONFLICT DO NOTHING"))
         conn.execute(text(f"DROP TABLE {target}"))
 
 
-def _time_text(cache: dict[int, str], stamp: int) -> str:
-    text_ = cache.get(stamp)
-    if text_ is None:
-        text_ = cache[stamp] = to_time(stamp).isoformat()
-    return text_
-
-
-def write_events(
-    conn: Connection,
-    chain_id: int,
-    events: Sequence[Event],
-    rows: BatchRows,
-    lines: dict[str, list[str]] | None = None,
-    *,
-    skip_existing: bool = False,
-) -> None:
-    """COPY `events` into their event tables (`lines`: their `event_lines`, if already made)."""
-    if lines is None:
-        lines = event_lines(chain_id, events)
-    transfers = transfer_lines(chain_id, events, rows.transfer_balances)
-    if transfers:
-        copy_lines(conn, "transfers", TRANSFER_COLUMNS, transfers, skip_existing=skip_existing)
-    for table, table_lines in lines.items():
-        copy_lines(conn, table, (*KEY_COLUMNS, *TABLES[table]), table_lines, skip_existing=skip_existing)
-
-
-def write_rows(conn: Connection, chain_id: int, rows: BatchRows, *, skip_existing: bool = False) -> None:
-    """Write the derived rows of a batch (balances, pool states, merchants, per-day merchant totals)."""
-    prefix = f"{chain_id}\t"
-    if rows.balances:
+def write_prepared(conn: Connection, chain_id: int, batch: PreparedBatch, *, skip_existing: bool = False) -> None:
+    """Write a prepared batch's rows: the event tables and pool states (COPY), then the balances,
+    merchants and per-day merchant totals it changed (one set-based upsert each)."""
+    for table, data in batch.copy.items():
+        copy_text(conn, table, copy_columns(table), data, skip_existing=skip_existing)
+    if batch.balances:
         conn.execute(
             text(
                 "INSERT INTO balances (chain_id, holder, balance)"
                 " SELECT :c, h, b FROM unnest(CAST(:holders AS text[]), CAST(:amounts AS numeric[])) AS t(h, b)"
                 " ON CONFLICT (chain_id, holder) DO UPDATE SET balance = EXCLUDED.balance"
             ),
-            {"c": chain_id, "holders": list(rows.balances), "amounts": [str(v) for v in rows.balances.values()]},
+            {"c": chain_id, "holders": list(batch.balances), "amounts": [str(v) for v in batch.balances.values()]},
         )
-    if rows.pool_states:
-        times: dict[int, str] = {}
-        copy_lines(
-            conn,
-            "pool_states",
-            (
-                "chain_id",
-                "block_number",
-                "log_index",
-                "block_time",
-                "reserve",
-                "supply",
-                "tax_accrued",
-                "price",
-                "kind",
-            ),
-            (
-                f"{prefix}{b}\t{i}\t{_time_text(times, t)}\t{r}\t{s}\t{x}\t{p}\t{k}\n"
-                for b, i, t, r, s, x, p, k in rows.pool_states
-            ),
-            skip_existing=skip_existing,
-        )
-    if rows.merchants:
-        items = list(rows.merchants.items())
+    if batch.merchants:
+        items = list(batch.merchants.items())
         conn.execute(
             text(
                 "INSERT INTO merchants (chain_id, merchant, rate_bps, daily_cap, active, updated_block)"
@@ -332,8 +236,8 @@ def write_rows(conn: Connection, chain_id: int, rows: BatchRows, *, skip_existin
                 "b": [v[3] for _, v in items],
             },
         )
-    if rows.merchant_daily:
-        daily = list(rows.merchant_daily.items())
+    if batch.merchant_daily:
+        daily = list(batch.merchant_daily.items())
         conn.execute(
             text(
                 "INSERT INTO merchant_daily (chain_id, merchant, day, minted, spent, checkouts)"

@@ -12,6 +12,9 @@ from indexer.decode import Event, decode_logs
 from indexer.errors import ChainMoved
 from indexer.rpc import BlockHeader, RpcClient
 
+# Events per batch the batch spans aim at (bounded memory on dense chains, few requests on sparse ones).
+MAX_BATCH_EVENTS = 20_000
+
 
 @dataclass(frozen=True)
 class Source:
@@ -72,3 +75,16 @@ def read_batch(rpc: RpcClient, source: Source, first: int, last: int, tip: int) 
     lines = event_lines(source.chain_id, events)
     headers = [by_number[n] for n in numbers]
     return Batch(first, last, headers, events, lines, low, rpc.log_range_limit)
+
+
+def next_span(span: int, batch: Batch, batch_size: int, max_batch_events: int) -> int:
+    """The span of the read after `batch` (whose span was `span`): aimed at `max_batch_events`
+    events from its density, growing at most eightfold per batch (a sparse start says little
+    about what follows), and never over `batch_size` blocks."""
+    count = len(batch.events)
+    read = batch.last - batch.first + 1
+    if count > max_batch_events:
+        return max(1, read * max_batch_events // count)
+    if count < max_batch_events // 2 and read >= span:
+        return min(batch_size, read * 8, max(read, read * max_batch_events // max(count, 1)))
+    return span

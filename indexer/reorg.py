@@ -13,10 +13,11 @@ import logging
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from indexer.db import Target, load_state, set_cursor, set_halted
+from indexer.db import load_state, set_cursor, set_halted
 from indexer.decode import TABLES, ZERO_ADDRESS
 from indexer.errors import IndexerError, IndexerHalted
 from indexer.rpc import RpcClient
+from indexer.target import Target
 
 log = logging.getLogger("indexer.reorg")
 

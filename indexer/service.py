@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 import time
@@ -16,8 +15,8 @@ from sqlalchemy import Engine, inspect
 from greenpoints.config import Settings
 from greenpoints.deployment import Deployment, default_path, load_deployment
 from greenpoints.errors import ChainError, ConfigError, DeploymentError
-from indexer import db, migrate
-from indexer.db import Target
+from indexer import db, migrate, worker
+from indexer.collector import tune_garbage_collector
 from indexer.errors import AuditFailed, IndexerError, RpcError
 from indexer.lock import IndexerLock
 from indexer.progress import Progress
@@ -25,6 +24,7 @@ from indexer.reorg import resync
 from indexer.rpc import RpcClient
 from indexer.runner import EXIT_OK, run_live, run_once
 from indexer.sync import Indexer
+from indexer.target import Target
 
 if TYPE_CHECKING:
     from indexer.audit import AuditReport
@@ -105,24 +105,17 @@ def _require_schema(engine: Engine) -> None:
         raise IndexerError("the database has no indexer schema; run `greenpoints db upgrade` or `greenpoints index`")
 
 
-def tune_garbage_collector() -> None:
-    """Fit Python's cycle collector to a batch indexer.
+def index(settings: Settings, once: bool, early_worker: worker.BackfillWorker | None = None) -> int:
+    """`greenpoints index [--once]`: take the lock (waiting as a standby), migrate, index.
 
-    A batch allocates a few hundred thousand short-lived, acyclic objects (parsed logs, events,
-    rows) that reference counting frees. With the default first-generation threshold (700) the
-    collector walks them again and again while they are alive: measured here, over a third of
-    the decoding time. Objects alive after start-up are frozen out of collections, and the first
-    generation is collected every 100,000 allocations, so cycles are still collected.
+    `early_worker`: a backfill worker started before this module was imported (its own).
     """
-    gc.freeze()
-    gc.set_threshold(100_000, 20, 100)
-
-
-def index(settings: Settings, once: bool) -> int:
-    """`greenpoints index [--once]`: take the lock (waiting as a standby), migrate, index."""
     setup_logging()
     tune_garbage_collector()
-    with open_env(settings) as env, ExitStack() as stack:
+    with ExitStack() as stack:
+        if early_worker is not None:
+            stack.callback(early_worker.stop)
+        env = stack.enter_context(open_env(settings))
         indexer = Indexer(
             env.engine,
             env.rpc,
@@ -130,10 +123,14 @@ def index(settings: Settings, once: bool) -> int:
             confirmations=settings.confirmations,
             batch_size=settings.batch_size,
             reorg_window=settings.reorg_window,
+            worker_min_blocks=worker.MIN_BLOCKS if settings.backfill_worker else None,
         )
         stack.callback(indexer.close)
         # The first batches are read from the node while the lock is taken and the schema migrated.
-        indexer.start_reading(db.cursor_hint(env.engine, env.target))
+        if early_worker is not None and early_worker.params.target == env.target:
+            indexer.adopt_worker(early_worker)
+        else:
+            indexer.start_reading(db.cursor_hint(env.engine, env.target))
         lock = IndexerLock(env.engine, env.target.chain_id, env.target.pool)
         lock.acquire(on_wait=lambda: print("another indexer holds the lock; waiting as a standby", file=sys.stderr))
         stack.callback(lock.release)

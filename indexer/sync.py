@@ -10,6 +10,10 @@ The cycle (ethereum-etl's streamer shape, with Ponder's reorg handling):
    batch was read ahead by the reading thread while the previous one was written;
 3. derive balances / pool states / merchant totals, and write them, the events, the recent blocks
    and the new cursor in one transaction.
+
+In a long backfill, steps 2 and most of 3 (everything but the database) run ahead in the backfill
+worker process (`indexer.worker`); the writer checks the state each of its batches was derived
+from against the database before it writes one, and reads the range itself when they differ.
 """
 
 from __future__ import annotations
@@ -19,22 +23,28 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine
 
 from indexer import db
 from indexer.copy_text import event_lines
-from indexer.db import Target
-from indexer.derive import derive, holders_of
+from indexer.derive import PoolSnapshot, holders_of
 from indexer.errors import ChainMoved, IndexerHalted
 from indexer.lock import IndexerLock
+from indexer.prepare import PreparedBatch, prepare_batch
 from indexer.progress import Progress
-from indexer.reader import Batch, Source, read_batch
+from indexer.reader import MAX_BATCH_EVENTS, Batch, Source, next_span, read_batch
 from indexer.reorg import handle_mismatch
 from indexer.rpc import RpcClient
+from indexer.target import Target
+from indexer.worker import DEPTH, BackfillWorker, WorkerParams
 
 log = logging.getLogger("indexer.sync")
+
+
+class _StaleBatch(Exception):
+    """A worker's batch was derived from another state than the database's: not written."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +70,9 @@ class Indexer:
     `max_batch_events` events (bounded memory on dense chains, few round trips on sparse ones).
     While a batch is written, the next `read_ahead` batches are read from the node, one after the
     other, by a reading thread with its own connection (one thread: a second one decoding at the
-    same time only slows the writer down, as both need the interpreter lock).
+    same time only slows the writer down, as both need the interpreter lock). When at least
+    `worker_min_blocks` blocks are behind, a backfill worker process reads and prepares up to
+    `worker_depth` batches ahead instead (None: never).
     """
 
     def __init__(
@@ -72,9 +84,11 @@ class Indexer:
         confirmations: int = 0,
         batch_size: int = 5000,
         reorg_window: int = 128,
-        max_batch_events: int = 20_000,
+        max_batch_events: int = MAX_BATCH_EVENTS,
         read_ahead: int = 2,
         lock: IndexerLock | None = None,
+        worker_min_blocks: int | None = None,
+        worker_depth: int = DEPTH,
     ) -> None:
         self.engine = engine
         self.rpc = rpc
@@ -92,11 +106,15 @@ class Indexer:
         self._pending: deque[tuple[int, int, Future[Batch]]] = deque()
         self._pending_lock = threading.RLock()  # the main thread and the reading thread both queue reads
         self._tip = -1  # the highest block the queued reads may reach
+        self.worker_min_blocks = worker_min_blocks
+        self.worker_depth = worker_depth
+        self._worker: BackfillWorker | None = None
         # Set to make `catch_up` return after the batch in progress (graceful shutdown).
         self.stopping = threading.Event()
 
     def close(self) -> None:
-        """Stop the reading thread (the indexer can still be used; it then starts it again)."""
+        """Stop the reading thread and the worker (the indexer can still be used; it then starts
+        them again)."""
         self._drop_pending()
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
@@ -106,6 +124,7 @@ class Indexer:
             self._reader_rpc = None
 
     def _drop_pending(self) -> None:
+        self._stop_worker()
         with self._pending_lock:
             for _, _, future in self._pending:
                 future.cancel()
@@ -113,9 +132,14 @@ class Indexer:
 
     def start_reading(self, cursor: int) -> None:
         """Start reading the blocks after `cursor` in the background, before `prepare` (the first
-        cycle uses what was read if the stored cursor turns out to be `cursor`). One read only:
-        the reading thread queues the next ones, sized by what the first one found."""
-        self._read_ahead(cursor, self.rpc.block_number() - self.confirmations, depth=1)
+        cycle uses what was read if the stored cursor turns out to be `cursor`): with a backfill
+        worker if at least `worker_min_blocks` blocks are left, else with the reading thread (one
+        read only: it queues the next ones, sized by what the first one found)."""
+        tip = self.rpc.block_number() - self.confirmations
+        if self.worker_min_blocks is not None and tip - cursor >= max(self.worker_min_blocks, 1):
+            self.start_worker(cursor)
+        else:
+            self._read_ahead(cursor, tip, depth=1)
 
     def prepare(self) -> None:
         """Create the cursor row if needed and refuse to start while halted."""
@@ -148,17 +172,25 @@ class Indexer:
         if tip < first:
             return CycleResult(first, cursor, 0, head)
         started = time.monotonic()
-        batch = self._take_pending(first, tip)
+        batch: Batch | PreparedBatch | None = self._take_from_worker(first, tip)
         if batch is None:
-            batch = read_batch(self.rpc, self.source, first, min(tip, cursor + self.span), tip)
-            self._adapt(batch)  # (the reading thread adapts the span after each read-ahead)
+            batch = self._take_pending(first, tip)
+        if batch is None:
+            batch = self._read(first, tip)
         read_s = time.monotonic() - started
         if state.cursor_hash is not None and batch.headers[0].parent_hash != state.cursor_hash:
             self._drop_pending()
             raise ChainMoved(f"block {first} does not link to the indexed block {cursor}")
-        self._read_ahead(batch.last, tip)
+        if self._worker is None:
+            self._read_ahead(batch.last, tip)
         try:
-            written = self._write(batch, cursor)
+            try:
+                written = self._write(batch, cursor)
+            except _StaleBatch as exc:
+                log.warning("backfill worker batch not used, reading it again reason=%r", str(exc))
+                self._stop_worker()
+                batch = self._read(first, tip)
+                written = self._write(batch, cursor)
         except BaseException:
             self._drop_pending()
             raise
@@ -173,15 +205,71 @@ class Indexer:
         )
         return CycleResult(batch.first, batch.last, written, head)
 
+    def _read(self, first: int, tip: int) -> Batch:
+        """Read the next batch here and now (no read-ahead or worker batch to use)."""
+        batch = read_batch(self.rpc, self.source, first, min(tip, first - 1 + self.span), tip)
+        self._adapt(batch)  # (the reading thread adapts the span after each read-ahead)
+        return batch
+
     def _adapt(self, batch: Batch) -> None:
-        """Aim the next span at `max_batch_events` events, from this batch's density; a span grows
-        at most eightfold per batch (a sparse start says little about what follows)."""
-        count = len(batch.events)
-        span = batch.last - batch.first + 1
-        if count > self.max_batch_events:
-            self.span = max(1, span * self.max_batch_events // count)
-        elif count < self.max_batch_events // 2 and span >= self.span:
-            self.span = min(self.batch_size, span * 8, max(span, span * self.max_batch_events // max(count, 1)))
+        self.span = next_span(self.span, batch, self.batch_size, self.max_batch_events)
+
+    # ------------------------------------------------------------------ the backfill worker
+
+    def worker_params(self, start: int | None) -> WorkerParams:
+        """Parameters of a worker reading after `start` (None: after the stored cursor)."""
+        return WorkerParams(
+            rpc_url=self.rpc.url,
+            database_url=db.url_string(self.engine),
+            target=self.target,
+            reorg_window=self.reorg_window,
+            confirmations=self.confirmations,
+            batch_size=self.batch_size,
+            max_batch_events=self.max_batch_events,
+            min_blocks=self.worker_min_blocks or 0,
+            depth=self.worker_depth,
+            start=start,
+            log_range_limit=self.rpc.log_range_limit,
+        )
+
+    def adopt_worker(self, worker: BackfillWorker) -> None:
+        """Use `worker` (started early, see `indexer.worker.start_early`) for the first cycles."""
+        self._stop_worker()
+        self._worker = worker
+
+    def start_worker(self, start: int | None = None) -> None:
+        """Start a backfill worker now (before `prepare`, at start-up: it reads while the lock is
+        taken and the schema migrated); the cycles use its batches while they follow the cursor."""
+        self._stop_worker()
+        self._worker = BackfillWorker(self.worker_params(start))
+
+    def _take_from_worker(self, first: int, tip: int) -> PreparedBatch | None:
+        """The worker's next batch if it starts at `first` (else the worker is stopped: once it
+        ends or strays from the cursor, the reading thread takes over)."""
+        if self._worker is None:
+            return None
+        batch = self._worker.peek()
+        if batch is None:
+            self._stop_worker()
+            return None
+        if batch.first != first or batch.last > tip:
+            log.info(
+                "backfill worker read after another cursor, reading here first=%d worker_first=%d", first, batch.first
+            )
+            self._stop_worker()
+            return None
+        return self._worker.take()
+
+    def _stop_worker(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        worker.stop()
+        ended = worker.ended
+        if ended is not None and ended.failed:
+            log.warning("backfill worker failed, reading here batches=%d reason=%r", worker.batches, ended.reason)
+        elif worker.batches:
+            log.info("backfill worker done batches=%d reason=%r", worker.batches, ended.reason if ended else "stopped")
 
     def _take_pending(self, first: int, tip: int) -> Batch | None:
         """The read-ahead batch starting at `first`, if there is one (else drop the read-ahead)."""
@@ -250,33 +338,45 @@ class Indexer:
                 halted = exc  # leave the block normally so the halt is committed
         raise halted
 
-    def _write(self, batch: Batch, cursor: int) -> int:
+    def _write(self, batch: Batch | PreparedBatch, cursor: int) -> int:
+        """Write `batch` and move the cursor to its last block, in one transaction; the number of
+        events written. A worker's batch is checked first (`_StaleBatch` if it does not hold)."""
         target = self.target
-        first, last, events, lines, headers = batch.first, batch.last, batch.events, batch.lines, batch.headers
+        chain_id = target.chain_id
         if self.lock is not None:
             self.lock.ensure_held()
         with self.engine.begin() as conn:
             state = db.load_state(conn, target, for_update=True)
             if state.cursor_block != cursor or state.halted_reason is not None:
                 raise ChainMoved("the cursor moved under this cycle (another writer?)")
-            stored = db.stored_event_keys(conn, target.chain_id, first, last) if events else set()
-            if stored:
-                events = [e for e in events if (e.block_number, e.log_index) not in stored]
-                lines = event_lines(target.chain_id, events)
-            if events:
-                prior_balances = db.current_balances(conn, target.chain_id, holders_of(events))
-                rows = derive(events, prior_balances, db.last_pool_state(conn, target.chain_id), target.asset_decimals)
-                # A replay (rows of this range already stored) goes through ON CONFLICT DO NOTHING.
-                db.write_events(conn, target.chain_id, events, rows, lines, skip_existing=bool(stored))
-                db.write_rows(conn, target.chain_id, rows, skip_existing=bool(stored))
-            event_blocks = {e.block_number: (e.block_hash, e.block_time) for e in events}
+            stored = db.stored_event_keys(conn, chain_id, batch.first, batch.last) if batch.events else set()
+            if isinstance(batch, PreparedBatch):
+                prepared = batch
+                if stored:
+                    raise _StaleBatch(f"rows of blocks [{batch.first}, {batch.last}] are stored already")
+                balances = db.current_balances(conn, chain_id, prepared.prior_balances)
+                if any(balances.get(h, 0) != v for h, v in prepared.prior_balances.items()):
+                    raise _StaleBatch("a holder's balance differs from the one the worker started from")
+                if db.last_pool_state(conn, chain_id) != prepared.prior_state:
+                    raise _StaleBatch("the pool state differs from the one the worker started from")
+            else:
+                if stored:
+                    events = [e for e in batch.events if (e.block_number, e.log_index) not in stored]
+                    batch = replace(batch, events=events, lines=event_lines(chain_id, events))
+                balances, pool = {}, PoolSnapshot()
+                if batch.events:
+                    balances = db.current_balances(conn, chain_id, holders_of(batch.events))
+                    pool = db.last_pool_state(conn, chain_id)
+                prepared = prepare_batch(batch, chain_id, target.asset_decimals, balances, pool)
+            # A replay (rows of this range already stored) goes through ON CONFLICT DO NOTHING.
+            db.write_prepared(conn, chain_id, prepared, skip_existing=bool(stored))
             # Only the window's headers are kept (not a deep batch's first and last), so what is
             # stored does not depend on where batches start.
-            recent = [h for h in headers if h.number >= batch.window_start]
-            db.write_blocks(conn, target.chain_id, recent, event_blocks)
-            db.prune_blocks(conn, target.chain_id, first - self.reorg_window - 1, last - self.reorg_window)
-            db.set_cursor(conn, target, last, headers[-1].hash)
-        return len(events)
+            recent = [h for h in prepared.headers if h.number >= prepared.window_start]
+            db.write_blocks(conn, chain_id, recent, prepared.event_blocks)
+            db.prune_blocks(conn, chain_id, prepared.first - self.reorg_window - 1, prepared.last - self.reorg_window)
+            db.set_cursor(conn, target, prepared.last, prepared.headers[-1].hash)
+        return prepared.events
 
     def catch_up(self, progress: Progress | None = None, *, max_retries: int = 10) -> int:
         """Run cycles until the cursor reaches head − confirmations; the number of events written.

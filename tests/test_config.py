@@ -36,6 +36,7 @@ def test_flags_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("GREENPOINTS_RPC_URL", "localhost:8545", "GREENPOINTS_RPC_URL: Value error, must start with http://"),
         ("GREENPOINTS_DATABASE_URL", "mysql://x", "GREENPOINTS_DATABASE_URL: Value error, must be a PostgreSQL URL"),
         ("GREENPOINTS_POLL_INTERVAL", "0", "GREENPOINTS_POLL_INTERVAL: Input should be greater than 0"),
+        ("GREENPOINTS_BACKFILL_WORKER", "maybe", "GREENPOINTS_BACKFILL_WORKER: Input should be a valid boolean"),
         ("GREENPOINTS_COLOUR", "green", "GREENPOINTS_COLOUR: unknown setting"),
     ],
 )

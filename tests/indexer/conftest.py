@@ -25,9 +25,10 @@ from greenpoints.chain import connect
 from greenpoints.deploy import deploy
 from greenpoints.deployment import Deployment
 from indexer import migrate
-from indexer.db import Target, make_engine
+from indexer.db import make_engine
 from indexer.rpc import RpcClient
 from indexer.sync import Indexer
+from indexer.target import Target
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432

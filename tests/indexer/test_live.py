@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 
 from greenpoints.simulate import simulate
 from indexer.audit import audit
-from indexer.db import Target
 from indexer.rpc import RpcClient
+from indexer.target import Target
 from tests.indexer.conftest import GREENPOINTS, Chain, cli_env
 from tests.indexer.helpers import scalar
 from tests.indexer.test_reorg import anvil_reorg, replacement_checkouts

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,11 +14,12 @@ from web3 import Web3
 from greenpoints.deployment import Deployment
 from greenpoints.pool_state import read_pool_state
 from greenpoints.simulate import SimulationResult, simulate
-from indexer import db
+from indexer import db, migrate
 from indexer.audit import audit
 from indexer.derive import price_of
+from indexer.worker import BackfillWorker
 from tests.conftest import PoolEnv, make_env
-from tests.indexer.conftest import cli_env, make_indexer, run_cli
+from tests.indexer.conftest import cli_env, create_database, drop_database, make_indexer, run_cli
 from tests.indexer.helpers import assert_aggregates_consistent, dump, rows, scalar
 
 # Actions in the shared random workload (most of this module's runtime goes into sending them).
@@ -154,3 +157,95 @@ def test_cli_index_once_and_audit(workload: tuple[PoolEnv, SimulationResult], db
     assert broken.returncode == 1
     assert "DIFF" in broken.stdout
     assert broken.stderr.strip().count("\n") == 0 and "greenpoints: error: audit failed" in broken.stderr
+
+
+@pytest.fixture
+def second_engine(pg_server: None) -> Iterator[Engine]:
+    """Another fresh database migrated to head, for comparing two ways of indexing one chain."""
+    name, url = create_database()
+    migrate.upgrade(url)
+    engine = db.make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        drop_database(name)
+
+
+def test_backfill_worker_writes_what_the_writer_would(
+    workload: tuple[PoolEnv, SimulationResult],
+    engine: Engine,
+    second_engine: Engine,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    env, _ = workload
+    url = env.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    with_worker = make_indexer(engine, url, env.deployment, batch_size=15, worker_min_blocks=0)
+    with caplog.at_level(logging.INFO, logger="indexer.sync"):
+        with_worker.start_reading(with_worker.target.deployment_block - 1)
+        with_worker.catch_up()
+        with_worker.close()
+    used = re.search(r"backfill worker done batches=(\d+)", caplog.text)
+    assert used is not None and int(used.group(1)) >= 5, caplog.text
+    by_itself = make_indexer(second_engine, url, env.deployment, batch_size=15)
+    by_itself.catch_up()
+    by_itself.close()
+    assert dump(engine) == dump(second_engine)
+    report = audit(engine, with_worker.rpc, with_worker.target)
+    assert report.ok, report.render()
+
+
+def test_a_worker_batch_from_another_state_is_not_written(
+    workload: tuple[PoolEnv, SimulationResult], engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The worker derives from the state it carries; if the database holds another one (here a
+    balance changed behind its back), the writer must not store the worker's batch."""
+    env, _ = workload
+    url = env.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    indexer = make_indexer(engine, url, env.deployment, batch_size=15)
+    while True:  # index by itself until the worker's first batch touches a holder with a balance
+        cursor = scalar(engine, "SELECT cursor_block FROM indexer_state")
+        worker = BackfillWorker(indexer.worker_params(cursor))
+        first = worker.peek()
+        assert first is not None, worker.ended
+        stored = rows(
+            engine, "SELECT holder FROM balances WHERE balance > 0 AND holder = ANY(:h)", h=list(first.prior_balances)
+        )
+        if stored:
+            break
+        worker.stop()
+        indexer.cycle()
+    holder = stored[0].holder
+    with engine.begin() as conn:  # the database's state is no longer the one the worker read
+        conn.execute(text("UPDATE balances SET balance = balance + 1000 WHERE holder = :h"), {"h": holder})
+    indexer.adopt_worker(worker)
+    with caplog.at_level(logging.INFO, logger="indexer.sync"):
+        indexer.catch_up()
+    indexer.close()
+    assert "backfill worker batch not used" in caplog.text
+    assert "balance differs" in caplog.text
+    # Every batch was derived from the database's (changed) balance, none from the worker's.
+    chain = env.token.functions.balanceOf(env.w3.to_checksum_address(holder)).call()
+    assert int(scalar(engine, "SELECT balance FROM balances WHERE holder = :h", h=holder)) == chain + 1000
+    report = audit(engine, indexer.rpc, indexer.target)
+    others = [d for d in report.differences if holder not in d and "sum of balances" not in d]
+    assert len(report.differences) == 2 and others == [], report.render()
+
+
+def test_a_worker_reading_after_another_cursor_is_dropped(
+    workload: tuple[PoolEnv, SimulationResult], engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker started before another writer moved the cursor (a standby taking over) is stopped;
+    the writer reads by itself and the mirror is exact."""
+    env, _ = workload
+    url = env.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    indexer = make_indexer(engine, url, env.deployment, batch_size=15)
+    worker = BackfillWorker(indexer.worker_params(indexer.target.deployment_block - 1))
+    indexer.cycle()  # the cursor moves on without the worker
+    indexer.adopt_worker(worker)
+    with caplog.at_level(logging.INFO, logger="indexer.sync"):
+        indexer.catch_up()
+    indexer.close()
+    assert "backfill worker read after another cursor" in caplog.text
+    report = audit(engine, indexer.rpc, indexer.target)
+    assert report.ok, report.render()

@@ -19,10 +19,13 @@ from web3 import Web3
 
 from greenpoints.chain import contract
 from indexer import db
+from indexer.copy_text import event_lines
 from indexer.decode import ZERO_ADDRESS, Event, decode_logs, layouts
 from indexer.derive import PoolSnapshot, derive, holders_of, price_of
 from indexer.lock import IndexerLock
+from indexer.prepare import prepare_batch
 from indexer.progress import Progress
+from indexer.reader import Batch
 from indexer.rpc import Log, RpcClient
 from tests.indexer.conftest import Chain
 
@@ -240,9 +243,9 @@ def test_replayed_rows_are_skipped_on_conflict(engine: Engine) -> None:
     events = decode_logs(logs, pool, token)
 
     def write(batch: list[Event], *, skip_existing: bool = False) -> None:
+        read = Batch(5, 6, [], batch, event_lines(9, batch), window_start=0, log_range_limit=None)
         with engine.begin() as conn:
-            rows = derive(batch, {}, PoolSnapshot(), 6)
-            db.write_events(conn, 9, batch, rows, skip_existing=skip_existing)
+            db.write_prepared(conn, 9, prepare_batch(read, 9, 6, {}, PoolSnapshot()), skip_existing=skip_existing)
 
     write(events[:2])
     write(events, skip_existing=True)

@@ -2,6 +2,8 @@
 at least ten times and restarted each time, then run to completion. The database must equal,
 row for row in every table, an uninterrupted run of the same chain into a second database; and
 every restart must be writing again (cursor advancing in the database) within 2 s of its start.
+The killed runs read through the backfill worker process (killed with them, as their process
+group is), the uninterrupted reference without it.
 
 The chain is a bulk workload of ~36,000 events (see `workload.py`), generated once and cached
 under .greenpoints/workloads/; the indexer commits every BATCH_SIZE blocks. Most kills come a
@@ -129,7 +131,10 @@ def crash_run(tmp_path_factory: pytest.TempPathFactory, postgres: None) -> Itera
                 outcome.final_code, outcome.final_output = code, final.output()
                 final.close()
             outcome.import_seconds = import_time()
-            reference = run_cli(outcome.reference, "index", "--once", batch_size=BATCH_SIZE, confirmations=0)
+            # The reference reads by itself (no backfill worker), the killed runs through the worker.
+            reference = run_cli(
+                outcome.reference, "index", "--once", batch_size=BATCH_SIZE, confirmations=0, backfill_worker="false"
+            )
             outcome.reference_code = reference.returncode
             outcome.reference_output = describe(reference)
             yield outcome

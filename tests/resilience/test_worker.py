@@ -1,0 +1,74 @@
+"""The backfill worker process ends with its writer.
+
+`greenpoints index --once` forks a worker that reads and prepares batches for it. When the
+writer is SIGKILLed alone (not its process group, so nothing else kills the worker), the worker
+must exit within 2 s on its own: it writes nothing, but a lingering reader would hold a
+database session and keep the node busy. A new `index --once` then completes and `audit` passes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from greenpoints.build import build
+from tests.resilience.conftest import (
+    CursorWatch,
+    IndexerProcess,
+    IndexerSetup,
+    create_database,
+    describe,
+    drop_database,
+    run_cli,
+)
+from tests.resilience.workload import WorkloadSpec, cached_chain
+
+pytestmark = pytest.mark.slow
+
+SPEC = WorkloadSpec(blocks=400, checkouts_per_block=25, transfers_per_block=40, seed=3)  # the crash test's chain
+BATCH_SIZE = 4  # blocks per transaction: the backfill takes long enough to be killed in its middle
+EXIT_LIMIT = 2.0  # seconds for the orphaned worker to exit
+
+
+def exited(process: psutil.Process) -> bool:
+    """Gone, or a zombie waiting for its new parent to reap it."""
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_worker_exits_when_its_writer_is_killed(postgres: None, tmp_path: Path) -> None:
+    build()
+    chain = cached_chain(SPEC)
+    database = create_database("orphan")
+    try:
+        with chain.start() as node:
+            setup = IndexerSetup(node.url, database, chain.deployment_path, tmp_path)
+            proc = IndexerProcess(setup, "index", "--once", name="killed", batch_size=BATCH_SIZE, confirmations=0)
+            try:
+                with CursorWatch(database) as watch:
+                    floor = chain.deployment.deployment_block
+                    assert watch.wait_for(lambda c: c is not None and c >= floor, 60) is not None, proc.output()
+                workers = psutil.Process(proc.pid).children()
+                assert len(workers) == 1, f"expected the backfill worker as the only child: {workers}"
+                assert proc.alive(), "the backfill ended before it could be killed"
+                os.kill(proc.pid, signal.SIGKILL)  # the writer alone
+                proc.process.wait(timeout=30)
+                deadline = time.monotonic() + EXIT_LIMIT
+                while not exited(workers[0]) and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                assert exited(workers[0]), f"the worker outlived its writer by more than {EXIT_LIMIT} s"
+            finally:
+                proc.close()
+            done = run_cli(setup, "index", "--once", batch_size=BATCH_SIZE, confirmations=0)
+            assert done.returncode == 0, describe(done)
+            checked = run_cli(setup, "audit")
+            assert checked.returncode == 0, describe(checked)
+    finally:
+        drop_database(database)
