@@ -10,7 +10,9 @@
    this node and machine.
 3. `greenpoints index --once` into an empty database: wall time (process start to exit),
    events per second, peak memory (ru_maxrss of children, measured by a tiny wrapper process
-   whose only child is the indexer, plus VmHWM and RSS polled from /proc and psutil).
+   whose only child is the indexer: the largest single process; VmHWM polled from /proc; and
+   the RSS of the indexer and its backfill worker together, polled with psutil: shared pages
+   count twice there, so it overstates).
 4. Live lag: `greenpoints index` running live (poll interval `--poll-interval`); `--live-tx`
    checkouts are sent spaced out, and for each the time from its block being mined (the
    transaction's receipt exists on the node) to its event row being visible in the database.
