@@ -132,9 +132,18 @@ def index(settings: Settings, once: bool, early_worker: worker.BackfillWorker | 
         else:
             indexer.start_reading(db.cursor_hint(env.engine, env.target))
         lock = IndexerLock(env.engine, env.target.chain_id, env.target.pool)
-        lock.acquire(on_wait=lambda: print("another indexer holds the lock; waiting as a standby", file=sys.stderr))
+        waited: list[bool] = []
+
+        def standing_by() -> None:
+            print("another indexer holds the lock; waiting as a standby", file=sys.stderr)
+            indexer.stop_reading()  # what it read would be stale by the time the lock is ours
+            waited.append(True)
+
+        lock.acquire(on_wait=standing_by)
         stack.callback(lock.release)
         indexer.lock = lock
+        if waited:
+            indexer.start_reading(db.cursor_hint(env.engine, env.target))
         migrate.upgrade_if_needed(env.engine)
         if not once:
             return run_live(indexer, settings.poll_interval)

@@ -141,6 +141,10 @@ class Indexer:
         else:
             self._read_ahead(cursor, tip, depth=1)
 
+    def stop_reading(self) -> None:
+        """Drop whatever was read ahead and stop the worker (a standby waits without them)."""
+        self._drop_pending()
+
     def prepare(self) -> None:
         """Create the cursor row if needed and refuse to start while halted."""
         with self.engine.begin() as conn:

@@ -95,7 +95,7 @@ def start_early(settings: Settings) -> BackfillWorker | None:
     if not settings.backfill_worker or settings.rpc_url is None or settings.database_url is None:
         return None
     try:
-        client = RpcClient(settings.rpc_url, retries=0)
+        client = RpcClient(settings.rpc_url, timeout=2.0, retries=0)  # a slow node: no early worker
         try:
             chain_id = client.chain_id()
         finally:

@@ -1,4 +1,4 @@
-"""The backfill worker process ends with its writer.
+"""The backfill worker process ends with its writer, and a standby keeps none while it waits.
 
 `greenpoints index --once` forks a worker that reads and prepares batches for it. When the
 writer is SIGKILLed alone (not its process group, so nothing else kills the worker), the worker
@@ -9,14 +9,17 @@ database session and keep the node busy. A new `index --once` then completes and
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from pathlib import Path
 
 import psutil
+import psycopg
 import pytest
 
 from greenpoints.build import build
+from indexer.lock import lock_key
 from tests.resilience.conftest import (
     CursorWatch,
     IndexerProcess,
@@ -24,6 +27,7 @@ from tests.resilience.conftest import (
     create_database,
     describe,
     drop_database,
+    dsn,
     run_cli,
 )
 from tests.resilience.workload import WorkloadSpec, cached_chain
@@ -68,6 +72,42 @@ def test_worker_exits_when_its_writer_is_killed(postgres: None, tmp_path: Path) 
                 proc.close()
             done = run_cli(setup, "index", "--once", batch_size=BATCH_SIZE, confirmations=0)
             assert done.returncode == 0, describe(done)
+            checked = run_cli(setup, "audit")
+            assert checked.returncode == 0, describe(checked)
+    finally:
+        drop_database(database)
+
+
+def test_a_standby_waits_without_a_worker_and_starts_one_when_it_takes_over(postgres: None, tmp_path: Path) -> None:
+    """While another writer holds the lock, a waiting `index` keeps no worker (what it read would
+    be stale); once the lock is its own it forks one for the backfill and completes it."""
+    build()
+    chain = cached_chain(SPEC)
+    database = create_database("standby_worker")
+    try:
+        with chain.start() as node:
+            setup = IndexerSetup(node.url, database, chain.deployment_path, tmp_path)
+            deployment = chain.deployment
+            key = lock_key(deployment.chain_id, deployment.pool)
+            with psycopg.connect(dsn(database), autocommit=True) as holder:
+                holder.execute("SELECT pg_advisory_lock(%s)", (key,))  # another writer, as far as it knows
+                proc = IndexerProcess(setup, "index", "--once", name="standby", batch_size=BATCH_SIZE, confirmations=0)
+                try:
+                    deadline = time.monotonic() + 60
+                    while "waiting as a standby" not in proc.output() and time.monotonic() < deadline:
+                        assert proc.alive(), proc.output()
+                        time.sleep(0.05)
+                    assert "waiting as a standby" in proc.output()
+                    time.sleep(0.5)
+                    children = [c for c in psutil.Process(proc.pid).children() if not exited(c)]
+                    assert children == [], f"the standby keeps a worker while it waits: {children}"
+                    holder.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                    code = proc.wait(timeout=120)
+                    output = proc.output()
+                finally:
+                    proc.close()
+            assert code == 0, output
+            assert re.search(r"backfill worker done batches=\d+", output), output
             checked = run_cli(setup, "audit")
             assert checked.returncode == 0, describe(checked)
     finally:
