@@ -112,3 +112,32 @@ def test_a_standby_waits_without_a_worker_and_starts_one_when_it_takes_over(post
             assert checked.returncode == 0, describe(checked)
     finally:
         drop_database(database)
+
+
+def test_the_writer_finishes_by_itself_when_its_worker_dies(postgres: None, tmp_path: Path) -> None:
+    """SIGKILL the worker (not the writer) in the middle of a backfill: the writer notices, reads
+    the rest by itself, and the mirror is exact."""
+    build()
+    chain = cached_chain(SPEC)
+    database = create_database("worker_dies")
+    try:
+        with chain.start() as node:
+            setup = IndexerSetup(node.url, database, chain.deployment_path, tmp_path)
+            proc = IndexerProcess(setup, "index", "--once", name="writer", batch_size=BATCH_SIZE, confirmations=0)
+            try:
+                with CursorWatch(database) as watch:
+                    floor = chain.deployment.deployment_block
+                    assert watch.wait_for(lambda c: c is not None and c >= floor, 60) is not None, proc.output()
+                workers = psutil.Process(proc.pid).children()
+                assert len(workers) == 1 and proc.alive(), f"no worker to kill, or done already: {workers}"
+                workers[0].kill()
+                code = proc.wait(timeout=120)
+                output = proc.output()
+            finally:
+                proc.close()
+            assert code == 0, output
+            assert "backfill worker failed, reading here" in output, output
+            checked = run_cli(setup, "audit")
+            assert checked.returncode == 0, describe(checked)
+    finally:
+        drop_database(database)
