@@ -123,7 +123,7 @@ def index(settings: Settings, once: bool, early_worker: worker.BackfillWorker | 
             confirmations=settings.confirmations,
             batch_size=settings.batch_size,
             reorg_window=settings.reorg_window,
-            worker_min_blocks=worker.MIN_BLOCKS if settings.backfill_worker else None,
+            worker_min_blocks=worker.MIN_BLOCKS if settings.backfill_worker and worker.AVAILABLE else None,
         )
         stack.callback(indexer.close)
         # The first batches are read from the node while the lock is taken and the schema migrated.

@@ -46,6 +46,8 @@ from indexer.target import Target
 if TYPE_CHECKING:
     from greenpoints.config import Settings
 
+# The worker is forked: where the platform cannot fork, the writer reads by itself.
+AVAILABLE = hasattr(os, "fork")
 # A backfill of at least this many blocks is read and prepared by a worker (a smaller one by the
 # writer's reading thread: a worker costs a process start).
 MIN_BLOCKS = 256
@@ -92,7 +94,7 @@ def start_early(settings: Settings) -> BackfillWorker | None:
     there is a backfill."""
     from greenpoints.deployment import default_path, load_deployment
 
-    if not settings.backfill_worker or settings.rpc_url is None or settings.database_url is None:
+    if not (AVAILABLE and settings.backfill_worker) or settings.rpc_url is None or settings.database_url is None:
         return None
     try:
         client = RpcClient(settings.rpc_url, timeout=2.0, retries=0)  # a slow node: no early worker
