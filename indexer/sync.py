@@ -198,6 +198,9 @@ class Indexer:
         except BaseException:
             self._drop_pending()
             raise
+        if isinstance(batch, PreparedBatch) and batch.last >= tip:
+            # The worker read up to the head it saw when it started, which this one is not below.
+            self._stop_worker(reason=f"caught up with block {tip}")
         log.debug(
             "batch first=%d last=%d events=%d read_wait_s=%.3f write_s=%.3f next_span=%d",
             batch.first,
@@ -264,7 +267,7 @@ class Indexer:
             return None
         return self._worker.take()
 
-    def _stop_worker(self) -> None:
+    def _stop_worker(self, reason: str = "stopped") -> None:
         worker, self._worker = self._worker, None
         if worker is None:
             return
@@ -273,7 +276,7 @@ class Indexer:
         if ended is not None and ended.failed:
             log.warning("backfill worker failed, reading here batches=%d reason=%r", worker.batches, ended.reason)
         elif worker.batches:
-            log.info("backfill worker done batches=%d reason=%r", worker.batches, ended.reason if ended else "stopped")
+            log.info("backfill worker done batches=%d reason=%r", worker.batches, ended.reason if ended else reason)
 
     def _take_pending(self, first: int, tip: int) -> Batch | None:
         """The read-ahead batch starting at `first`, if there is one (else drop the read-ahead)."""
