@@ -7,6 +7,7 @@ calls these with a cursor inside its SQLAlchemy transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from psycopg import Cursor
 
@@ -14,13 +15,13 @@ from indexer.derive import PoolSnapshot
 from indexer.target import Target
 
 
-def has_schema(cur: Cursor[tuple[object, ...]]) -> bool:
+def has_schema(cur: Cursor[tuple[Any, ...]]) -> bool:
     """Whether the indexer's tables exist (a new database has none until the first migration)."""
     row = cur.execute("SELECT to_regclass('indexer_state')").fetchone()
     return row is not None and row[0] is not None
 
 
-def cursor_hint(cur: Cursor[tuple[object, ...]], target: Target) -> int:
+def cursor_hint(cur: Cursor[tuple[Any, ...]], target: Target) -> int:
     """The stored cursor, or the block before the deployment when there is none (or no schema
     yet); read without a lock, only to start reading ahead."""
     if has_schema(cur):
@@ -28,11 +29,11 @@ def cursor_hint(cur: Cursor[tuple[object, ...]], target: Target) -> int:
             "SELECT cursor_block FROM indexer_state WHERE chain_id = %s AND pool = %s", (target.chain_id, target.pool)
         ).fetchone()
         if row is not None:
-            return int(str(row[0]))
+            return int(row[0])
     return target.deployment_block - 1
 
 
-def last_pool_state(cur: Cursor[tuple[object, ...]], chain_id: int) -> PoolSnapshot:
+def last_pool_state(cur: Cursor[tuple[Any, ...]], chain_id: int) -> PoolSnapshot:
     """The pool state after the last stored change (all zero before the first one)."""
     row = cur.execute(
         "SELECT reserve, supply, tax_accrued FROM pool_states WHERE chain_id = %s"
@@ -41,10 +42,10 @@ def last_pool_state(cur: Cursor[tuple[object, ...]], chain_id: int) -> PoolSnaps
     ).fetchone()
     if row is None:
         return PoolSnapshot()
-    return PoolSnapshot(int(str(row[0])), int(str(row[1])), int(str(row[2])))
+    return PoolSnapshot(int(row[0]), int(row[1]), int(row[2]))
 
 
-def current_balances(cur: Cursor[tuple[object, ...]], chain_id: int, holders: Iterable[str]) -> dict[str, int]:
+def current_balances(cur: Cursor[tuple[Any, ...]], chain_id: int, holders: Iterable[str]) -> dict[str, int]:
     """The stored balances of `holders` (a holder without a row has none: 0)."""
     wanted = list(holders)
     if not wanted:
@@ -52,4 +53,4 @@ def current_balances(cur: Cursor[tuple[object, ...]], chain_id: int, holders: It
     rows = cur.execute(
         "SELECT holder, balance FROM balances WHERE chain_id = %s AND holder = ANY(%s)", (chain_id, wanted)
     )
-    return {str(holder): int(str(balance)) for holder, balance in rows}
+    return {str(holder): int(balance) for holder, balance in rows}

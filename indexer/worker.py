@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import psycopg
 
@@ -264,7 +264,7 @@ def _read_tip(params: WorkerParams) -> int:
         client.close()
 
 
-def _wait_until_stored(database: psycopg.Connection[tuple[object, ...]], target: Target, cursor: int) -> None:
+def _wait_until_stored(database: psycopg.Connection[tuple[Any, ...]], target: Target, cursor: int) -> None:
     """Wait until the writer's cursor reaches `cursor` (every batch made so far is stored)."""
     while stored.cursor_hint(database.cursor(), target) < cursor:
         time.sleep(0.05)
