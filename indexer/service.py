@@ -10,7 +10,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
 
 from greenpoints.config import Settings
 from greenpoints.deployment import Deployment, default_path, load_deployment
@@ -101,7 +101,9 @@ def load_checked_deployment(settings: Settings, rpc: RpcClient) -> Deployment:
 
 
 def _require_schema(engine: Engine) -> None:
-    if not inspect(engine).has_table("indexer_state"):
+    with engine.connect() as conn:
+        present = db.has_schema(conn)
+    if not present:
         raise IndexerError("the database has no indexer schema; run `greenpoints db upgrade` or `greenpoints index`")
 
 

@@ -244,7 +244,7 @@ class Indexer:
         self._stop_worker()
         self._worker = worker
 
-    def start_worker(self, start: int | None = None) -> None:
+    def start_worker(self, start: int) -> None:
         """Start a backfill worker now (before `prepare`, at start-up: it reads while the lock is
         taken and the schema migrated); the cycles use its batches while they follow the cursor."""
         self._stop_worker()

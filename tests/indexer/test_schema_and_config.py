@@ -8,10 +8,12 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from indexer import migrate
+from indexer import db, migrate
 from indexer.copy_text import TRANSFER_COLUMNS
 from indexer.decode import KEY_COLUMNS
 from indexer.decode import TABLES as EVENT_TABLES
+from indexer.errors import IndexerError
+from indexer.service import _require_schema
 from tests.indexer.conftest import GREENPOINTS, cli_env, run_cli
 
 TABLES = {
@@ -163,3 +165,14 @@ def test_cli_refuses_a_missing_or_bad_database_url(
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("greenpoints: error: ") and message in lines[0]
+
+
+def test_commands_that_read_the_mirror_refuse_a_database_without_the_schema(empty_db: str) -> None:
+    engine = db.make_engine(empty_db)
+    try:
+        with pytest.raises(IndexerError, match="no indexer schema"):
+            _require_schema(engine)
+        migrate.upgrade(empty_db)
+        _require_schema(engine)  # now there is one
+    finally:
+        engine.dispose()
