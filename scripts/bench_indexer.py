@@ -68,7 +68,7 @@ TARGET_LAG_MARGIN = 0.100
 
 def greenpoints_command() -> list[str]:
     script = ROOT / ".venv" / "bin" / "greenpoints"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "greenpoints.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cli"]
 
 
 def spec_for(events: int) -> WorkloadSpec:

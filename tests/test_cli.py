@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -15,7 +16,7 @@ from greenpoints.chain import connect
 from greenpoints.deploy import deploy
 from greenpoints.simulate import simulate
 
-CLI = [sys.executable, "-m", "greenpoints.cli"]
+CLI = [sys.executable, "-m", "cli"]
 
 
 def run_cli(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -86,7 +87,7 @@ def test_bad_input_is_one_line_and_non_zero(tmp_path: Path, args: list[str], cod
     result = run_cli(*args, cwd=tmp_path, timeout=60)
     assert result.returncode == code
     assert message in result.stderr
-    assert len(result.stderr.strip().splitlines()) <= 2  # argparse adds a usage line
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_simulate_refuses_a_deployment_for_another_chain(anvil: Anvil, tmp_path: Path) -> None:
@@ -110,3 +111,36 @@ def test_demo_runs_the_walkthrough_end_to_end(tmp_path: Path) -> None:
     # Then the indexer mirrors the run into PostgreSQL and the audit finds it equal to the chain.
     assert "result: mirror equals the chain" in out
     assert "alembic.runtime.plugins" not in result.stderr
+
+
+# Arguments a command needs besides the global options, to parse at all.
+REQUIRED_ARGS: dict[str, list[str]] = {"db": ["upgrade"], "resync": ["--from-deployment"]}
+
+
+def _commands() -> list[str]:
+    from cli.main import build_parser
+
+    parser = build_parser()
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return sorted(actions[0].choices)
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_global_options_before_or_after_every_command(command: str) -> None:
+    from cli.main import build_parser
+
+    extra = REQUIRED_ARGS.get(command, [])
+    options = ["--rpc", "http://127.0.0.1:1", "--deployment", "d.json"]
+    for argv in ([*options, command, *extra], [command, *options, *extra], [command, *extra, *options]):
+        args = build_parser().parse_args(argv)
+        assert (args.command, args.rpc_url, args.deployment) == (command, "http://127.0.0.1:1", Path("d.json")), argv
+    # Not given anywhere: unset, so the environment and the defaults apply.
+    args = build_parser().parse_args([command, *extra])
+    assert (args.rpc_url, args.deployment) == (None, None)
+
+
+def test_deploy_with_the_rpc_after_the_command_as_the_readme_shows(anvil: Anvil, tmp_path: Path) -> None:
+    deployment = tmp_path / "after.json"
+    result = run_cli("deploy", "--rpc", anvil.url, "--deployment", str(deployment), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(deployment.read_text())["chain_id"] == 31337

@@ -58,7 +58,7 @@ def test_private_key_is_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_cli_refuses_bad_setting_with_one_line(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "greenpoints.cli", "simulate"],
+        [sys.executable, "-m", "cli", "simulate"],
         env={"GREENPOINTS_CONFIRMATIONS": "-3", "PATH": "/usr/bin:/bin"},
         cwd=tmp_path,
         capture_output=True,

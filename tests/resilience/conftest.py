@@ -39,9 +39,9 @@ WALL_CLOCK_COLUMNS = frozenset({"updated_at", "created_at", "inserted_at", "inde
 
 
 def greenpoints_command() -> list[str]:
-    """The `greenpoints` console script of this checkout's virtualenv, else `python -m greenpoints.cli`."""
+    """The `greenpoints` console script of this checkout's virtualenv, else `python -m cli`."""
     script = ROOT / ".venv" / "bin" / "greenpoints"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "greenpoints.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cli"]
 
 
 # ---------------------------------------------------------------------- PostgreSQL

@@ -71,7 +71,7 @@ class CrashRun:
 def import_time() -> float:
     """Seconds a fresh interpreter takes just to import what `greenpoints index` imports."""
     started = time.monotonic()
-    subprocess.run([sys.executable, "-c", "import greenpoints.cli, indexer.service"], check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", "import cli.main, indexer.service"], check=True, timeout=60)
     return time.monotonic() - started
 
 
@@ -166,6 +166,6 @@ def test_each_restart_writes_within_2s(crash_run: CrashRun) -> None:
     slow = [(run, seconds) for run, seconds in restarts if seconds > RESTART_LIMIT]
     assert not slow, (
         f"restarts not writing within {RESTART_LIMIT} s of process start: {slow} (all: {shown}); "
-        f"for comparison, a bare `import greenpoints.cli, indexer.service` "
+        f"for comparison, a bare `import cli.main, indexer.service` "
         f"took {crash_run.import_seconds:.2f} s on this machine just now"
     )

@@ -16,6 +16,7 @@ from greenpoints.errors import ConfigError
 from greenpoints.pool_state import read_pool_state
 from greenpoints.simulate import simulate
 from greenpoints.walkthrough import run_walkthrough
+from indexer.service import index, run_audit
 
 DEMO_DATABASE = "greenpoints_demo"
 
@@ -39,8 +40,6 @@ def fresh_demo_database(settings: Settings) -> str:
 
 def run_demo(settings: Settings, orders: int, seed: int) -> None:
     """Run everything on a throw-away local chain and print the pool after each step."""
-    from indexer.service import index, run_audit
-
     database_url = fresh_demo_database(settings)
     print("compiling contracts (skipped when unchanged)")
     build()
