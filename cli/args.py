@@ -23,3 +23,14 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 
 positive = int_at_least(1)
 non_negative = int_at_least(0)
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str) -> int:
+    """An argparse type: seconds, as a plain integer or with a unit (`90m`, `2d`; s, m, h, d)."""
+    number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "s")
+    if not number.isdigit():
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (seconds, or a number with s, m, h or d)")
+    return int(number) * _UNITS[unit]

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from cli.args import non_negative, positive
+from cli.args import duration, non_negative, positive
 from greenpoints.config import Settings
 from greenpoints.errors import GreenPointsError
 
@@ -25,7 +25,7 @@ def cmd_deploy(args: argparse.Namespace, settings: Settings) -> None:
 
     build()
     with open_chain(settings) as w3:
-        deployment = deploy(w3, asset=args.asset, asset_decimals=args.asset_decimals)
+        deployment = deploy(w3, asset=args.asset, asset_decimals=args.asset_decimals, admin_delay=args.admin_delay)
         path = deployment.save(deployment_path(settings, deployment.chain_id))
         print(f"wrote {path}")
 
@@ -69,6 +69,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         choices=(6, 18),
         default=6,
         help="decimals of the test stablecoin on a local chain (default 6)",
+    )
+    p.add_argument(
+        "--admin-delay",
+        type=duration,
+        help="delay of parameter changes through the timelock, e.g. 172800, 90m, 2d"
+        " (default: 0 on a local chain, 2d elsewhere)",
     )
     p.set_defaults(run=cmd_deploy)
 

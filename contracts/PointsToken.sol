@@ -9,7 +9,9 @@ import {IDividendPool} from "./interfaces/IDividendPool.sol";
 /// @title Green Points loyalty points
 /// @notice A burnable ERC-20 (18 decimals) with EIP-2612 `permit`. Only the pool that created it can
 ///         mint, or burn on a holder's behalf when they redeem or spend. There is no admin: no role
-///         can ever mint points outside the pool's rules.
+///         can ever mint points outside the pool's rules. Points sent to the pool or to this token
+///         would be lost, so such transfers are refused (`ERC20InvalidReceiver`); a direct burn of
+///         the whole supply is refused too (`PointsLastPoints`): the last points are redeemed.
 /// @dev Created by the `DividendPool` constructor, so `pool` is fixed for the token's life.
 contract PointsToken is ERC20, ERC20Burnable, ERC20Permit {
     /// @notice The pool that created this token and alone may mint.
@@ -17,6 +19,8 @@ contract PointsToken is ERC20, ERC20Burnable, ERC20Permit {
 
     /// @dev The caller is not the pool.
     error PointsOnlyPool(address caller);
+    /// @dev Burning the whole supply would leave the pool's reserve backing no point: redeem instead.
+    error PointsLastPoints();
 
     /// @notice A holder burned points directly (not through the pool): the supply fell, the
     ///         reserve stayed. Carries both after the burn, like every pool event.
@@ -54,7 +58,16 @@ contract PointsToken is ERC20, ERC20Burnable, ERC20Permit {
         _emitBurned(account, value);
     }
 
+    /// @dev Refuses transfers to the pool and to this token, where points could never be used again.
+    function _update(address from, address to, uint256 value) internal override {
+        if (to == pool || to == address(this)) revert ERC20InvalidReceiver(to);
+        super._update(from, to, value);
+    }
+
     function _emitBurned(address holder, uint256 value) private {
-        emit PointsBurned(holder, value, IDividendPool(pool).reserve(), totalSupply());
+        uint256 supply = totalSupply();
+        // The pool's invariant: no points exist exactly when its reserve is 0 (see DividendPool).
+        if (supply == 0) revert PointsLastPoints();
+        emit PointsBurned(holder, value, IDividendPool(pool).reserve(), supply);
     }
 }

@@ -17,9 +17,14 @@ from greenpoints.errors import DeploymentError
 POINTS_NAME = "Green Points"
 POINTS_SYMBOL = "GP"
 MAX_UINT256 = 2**256 - 1
+ZERO_ADDRESS = "0x" + "0" * 40
 # Demo merchants on local chains: (name, skim rate in basis points).
 DEMO_MERCHANTS = (("Tea House", 1_000), ("Sofa Store", 1_500), ("Bookshop", 500))
-DEMO_DAILY_CAP = 1_000_000 * 10**18  # points per UTC day
+DEMO_DAILY_CAP = 1_000_000 * 10**18  # points per UTC day, per demo merchant
+GLOBAL_DAILY_CAP = 10_000_000 * 10**18  # points per UTC day over all merchants (changed through the timelock)
+# Delay of parameter changes: none on a local chain, two days elsewhere unless chosen otherwise.
+LOCAL_ADMIN_DELAY = 0
+PUBLIC_ADMIN_DELAY = 2 * 24 * 3600
 DEMO_MERCHANT_FLOAT = 100_000_000  # whole units of the test stablecoin given to each demo merchant
 
 
@@ -43,6 +48,8 @@ def deploy(
     asset: str | None = None,
     asset_decimals: int = 6,
     tax_collector: str | None = None,
+    admin_delay: int | None = None,
+    global_daily_cap: int = GLOBAL_DAILY_CAP,
     log: Callable[[str], None] = print,
 ) -> Deployment:
     """Deploy to the chain behind `w3` and return the deployment record (not yet saved).
@@ -63,6 +70,10 @@ def deploy(
         raise DeploymentError(f"chain {chain_id} is not a local chain: set GREENPOINTS_PRIVATE_KEY to deploy")
     if asset is None and not local:
         raise DeploymentError(f"chain {chain_id} is not a local chain: pass --asset (the reserve stablecoin)")
+    if admin_delay is None:
+        admin_delay = LOCAL_ADMIN_DELAY if local else PUBLIC_ADMIN_DELAY
+    if not 0 <= admin_delay < 2**48:
+        raise DeploymentError(f"the admin delay must be between 0 and 2**48 - 1 seconds (got {admin_delay})")
 
     tx_hashes: dict[str, str] = {}
     constructor_args: dict[str, list[Any]] = {}
@@ -78,7 +89,25 @@ def deploy(
         log(f"deployed TestStablecoin ({asset_decimals} decimals) at {asset}")
     decimals = contract(w3, "TestStablecoin", asset).functions.decimals().call()
 
-    pool_args = [Web3.to_checksum_address(asset), admin, collector, POINTS_NAME, POINTS_SYMBOL]
+    # No timelock admin (address 0): the timelock governs its own settings, through its delay.
+    timelock_args = [admin_delay, [admin], [admin], ZERO_ADDRESS]
+    timelock, receipt = deploy_contract(w3, "TimelockController", admin, *timelock_args)
+    tx_hashes["TimelockController"] = receipt["transactionHash"].to_0x_hex()
+    constructor_args["TimelockController"] = timelock_args
+    if first_block is None:
+        first_block = receipt["blockNumber"]
+    log(f"deployed TimelockController (delay {admin_delay} s) at {timelock.address}")
+
+    pool_args = [
+        Web3.to_checksum_address(asset),
+        timelock.address,
+        admin,
+        collector,
+        admin_delay,
+        global_daily_cap,
+        POINTS_NAME,
+        POINTS_SYMBOL,
+    ]
     pool, receipt = deploy_contract(w3, "DividendPool", admin, *pool_args)
     tx_hashes["DividendPool"] = receipt["transactionHash"].to_0x_hex()
     constructor_args["DividendPool"] = pool_args
@@ -95,8 +124,10 @@ def deploy(
         asset_decimals=decimals,
         test_asset=test_asset,
         admin=admin,
+        timelock=timelock.address,
+        admin_delay=admin_delay,
         tax_collector=collector,
-        deployment_block=first_block if first_block is not None else receipt["blockNumber"],
+        deployment_block=first_block,
         tx_hashes=tx_hashes,
         constructor_args=constructor_args,
         compiler={

@@ -34,7 +34,9 @@ class Deployment(BaseModel):
     asset: str
     asset_decimals: int
     test_asset: bool
-    admin: str
+    admin: str  # the operator key: merchant manager, pauser, proposer and executor of the timelock
+    timelock: str  # holds the pool's default admin and parameter admin roles
+    admin_delay: int  # seconds between scheduling and executing a parameter change
     tax_collector: str
     deployment_block: int
     tx_hashes: dict[str, str]

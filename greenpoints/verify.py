@@ -33,7 +33,11 @@ def encoded_constructor_args(name: str, args: list[Any]) -> str:
 def write_bundle(deployment: Deployment, out_dir: Path) -> list[Path]:
     """Write `<Name>.standard-input.json`, `<Name>.constructor-args.txt` and `bundle.json` to `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    addresses = {"DividendPool": deployment.pool, "PointsToken": deployment.points_token}
+    addresses = {
+        "DividendPool": deployment.pool,
+        "PointsToken": deployment.points_token,
+        "TimelockController": deployment.timelock,
+    }
     summary: dict[str, Any] = {"chainId": deployment.chain_id, "contracts": {}}
     written: list[Path] = []
     for name, source in PRODUCTION_CONTRACTS.items():

@@ -65,7 +65,7 @@ def run_walkthrough(w3: Web3, deployment: Deployment, log: Callable[[str], None]
     sponsor = roles["admin"]
     send(stable.functions.mint(sponsor, 100 * unit), sponsor)
     send(stable.functions.approve(deployment.pool, MAX_UINT256), sponsor)
-    send(pool.functions.fund(100 * unit), sponsor)
+    send(pool.functions.fund(100 * unit, token.functions.totalSupply().call()), sponsor)
     step("5. a sponsor tops the pool up with 100: the price rises")
 
     accrued = pool.functions.taxAccrued().call()

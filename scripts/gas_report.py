@@ -112,7 +112,7 @@ def measure(w3: Web3) -> list[Measurement]:
     record("points transfer", token.functions.transfer(carol, 10 * POINT), alice, "to a new holder")
     record("points transfer, repeat", token.functions.transfer(carol, 10 * POINT), alice, "to an existing holder")
     send(stable.functions.approve(pool.address, MAX_UINT256), funder)
-    record("fund (top-up)", pool.functions.fund(100 * unit), funder)
+    record("fund (top-up)", pool.functions.fund(100 * unit, token.functions.totalSupply().call()), funder)
     record("points burn (token.burn)", token.functions.burn(10 * POINT), alice, "emits PointsBurned")
     return results
 

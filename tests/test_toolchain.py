@@ -17,6 +17,7 @@ from greenpoints.compiler import (
     ROOT,
     SOLC_SHIM,
     SOLC_VERSION,
+    compiler_settings,
 )
 
 
@@ -36,6 +37,7 @@ def test_brownie_config_matches_the_build_settings() -> None:
     solc = config["compiler"]["solc"]
     assert str(solc["version"]) == SOLC_VERSION
     assert solc["optimizer"] == {"enabled": True, "runs": OPTIMIZER_RUNS}
+    assert solc["viaIR"] is compiler_settings()["viaIR"]
     assert config["compiler"]["evm_version"] == EVM_VERSION
 
 
