@@ -175,9 +175,10 @@ contract DividendPool is
         (points, poolIn) = _quoteCheckout(m.rateBps, saleAmount, supply);
         if (points == 0) revert PoolZeroAmount();
         _checkedOut[msg.sender][orderId] = true;
-        // Asset in before points out, so the reserve backs every point at every step.
-        _pullExact(msg.sender, poolIn);
         uint256 reserveAfter = _useDailyCaps(msg.sender, m, points, poolIn);
+        // Asset in before points out, so the reserve backs every point at every step (a shortfall
+        // reverts the whole checkout, the accounting above included).
+        _pullExact(msg.sender, poolIn);
         _points.mint(customer, points);
         emit CheckedOut(msg.sender, customer, orderId, saleAmount, points, poolIn, reserveAfter, supply + points);
     }

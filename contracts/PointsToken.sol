@@ -67,7 +67,7 @@ contract PointsToken is ERC20, ERC20Burnable, ERC20Permit {
     function _emitBurned(address holder, uint256 value) private {
         uint256 supply = totalSupply();
         // The pool's invariant: no points exist exactly when its reserve is 0 (see DividendPool).
-        if (supply == 0) revert PointsLastPoints();
+        if (supply == 0 && value != 0) revert PointsLastPoints();
         emit PointsBurned(holder, value, IDividendPool(pool).reserve(), supply);
     }
 }

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 from web3 import Web3
 from web3.contract.contract import ContractFunction
+from web3.types import TxReceipt
 
 from greenpoints.chain import contract, send
 from greenpoints.deployment import Deployment
-from greenpoints.errors import ChainError
+from greenpoints.errors import ChainError, GreenPointsError
 
 NO_PREDECESSOR = bytes(32)
 
@@ -45,20 +46,21 @@ def schedule(w3: Web3, deployment: Deployment, call: ContractFunction, *, salt: 
     return ScheduledCall(target=target, data=data, salt=salt, operation_id=bytes(operation_id), ready_at=ready_at)
 
 
-def execute_scheduled(w3: Web3, deployment: Deployment, scheduled: ScheduledCall) -> None:
+def execute_scheduled(w3: Web3, deployment: Deployment, scheduled: ScheduledCall) -> TxReceipt:
     """Execute a scheduled call whose delay has passed (the timelock refuses it earlier)."""
     timelock = contract(w3, "TimelockController", deployment.timelock)
     if not timelock.functions.isOperationReady(scheduled.operation_id).call():
         raise ChainError(f"timelock operation 0x{scheduled.operation_id.hex()} is not ready (ready at {scheduled.ready_at})")
-    send(
+    return send(
         timelock.functions.execute(scheduled.target, 0, scheduled.data, NO_PREDECESSOR, scheduled.salt),
         deployment.admin,
     )
 
 
-def govern(w3: Web3, deployment: Deployment, call: ContractFunction) -> ScheduledCall:
-    """Schedule `call`; when the timelock has no delay (local chains), execute it right away."""
-    scheduled = schedule(w3, deployment, call)
-    if contract(w3, "TimelockController", deployment.timelock).functions.getMinDelay().call() == 0:
-        execute_scheduled(w3, deployment, scheduled)
-    return scheduled
+def govern(w3: Web3, deployment: Deployment, call: ContractFunction) -> TxReceipt:
+    """Schedule and execute `call` at once, on a timelock without delay (local chains); the
+    execution's receipt. With a delay, use `schedule` now and `execute_scheduled` when ready."""
+    delay = contract(w3, "TimelockController", deployment.timelock).functions.getMinDelay().call()
+    if delay != 0:
+        raise GreenPointsError(f"the timelock delays changes by {delay} s: schedule now, execute when ready")
+    return execute_scheduled(w3, deployment, schedule(w3, deployment, call))

@@ -13,12 +13,15 @@ from typing import Any
 import pytest
 from web3 import Web3
 from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.types import TxReceipt
 
 from greenpoints.anvil import Anvil
 from greenpoints.build import build
 from greenpoints.chain import connect, contract
 from greenpoints.deploy import deploy, local_roles
 from greenpoints.deployment import Deployment
+from greenpoints.governance import govern
 
 
 @dataclass
@@ -30,10 +33,19 @@ class PoolEnv:
     pool: Contract
     token: Contract
     asset: Contract
-    admin: str
+    admin: str  # the operator: merchant manager, pauser, proposer of the timelock
     collector: str
     merchants: list[str]  # registered demo merchants: 10%, 15%, 5%
     customers: list[str]
+
+    @property
+    def timelock(self) -> Contract:
+        """The timelock that holds the pool's parameter admin and default admin roles."""
+        return contract(self.w3, "TimelockController", self.deployment.timelock)
+
+    def govern(self, call: ContractFunction) -> TxReceipt:
+        """Run a parameter change through the timelock (its delay is 0 on the local chain)."""
+        return govern(self.w3, self.deployment, call)
 
     @property
     def unit(self) -> int:
@@ -79,11 +91,14 @@ def deployed(w3: Web3) -> dict[int, Deployment]:
 
 
 @pytest.fixture
-def snapshot(w3: Web3) -> Iterator[None]:
-    """Revert every chain change a test makes."""
+def snapshot(w3: Web3, deployed: dict[int, Deployment]) -> Iterator[None]:
+    """Revert every chain change a test makes, and end any impersonation of the timelocks (anvil
+    would otherwise list an impersonated address among its accounts)."""
     snap = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
     yield
     w3.provider.make_request("evm_revert", [snap])  # type: ignore[arg-type]
+    for deployment in deployed.values():
+        w3.provider.make_request("anvil_stopImpersonatingAccount", [deployment.timelock])  # type: ignore[arg-type]
 
 
 @pytest.fixture

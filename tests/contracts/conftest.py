@@ -10,17 +10,19 @@ from web3 import Web3
 from web3.contract import Contract
 
 from greenpoints.chain import contract, deploy_contract
-from greenpoints.deploy import MAX_UINT256, POINTS_NAME, POINTS_SYMBOL
+from greenpoints.deploy import GLOBAL_DAILY_CAP, MAX_UINT256, POINTS_NAME, POINTS_SYMBOL
 from tests.conftest import PoolEnv
-from tests.contracts.helpers import POINT, Watch, transact
+from tests.contracts.helpers import POINT, Watch, impersonate, transact
 
 # Merchant settings for pools deployed inside a test.
 CUSTOM_RATE_BPS = 1_000
 CUSTOM_DAILY_CAP = 1_000_000 * POINT
 
 
-def env_watch(env: PoolEnv, orders: Sequence[tuple[str, bytes]] = ()) -> Watch:
-    """Watch everything in `env`: pool views, every actor's balances, all merchants, `orders`."""
+def env_watch(
+    env: PoolEnv, orders: Sequence[tuple[str, bytes]] = (), spends: Sequence[tuple[str, str, bytes]] = ()
+) -> Watch:
+    """Watch everything in `env`: pool views, every actor's balances, all merchants, `orders`, `spends`."""
     return Watch(
         pool=env.pool,
         token=env.token,
@@ -28,7 +30,14 @@ def env_watch(env: PoolEnv, orders: Sequence[tuple[str, bytes]] = ()) -> Watch:
         accounts=[env.admin, env.collector, *env.customers],
         merchants=env.merchants,
         orders=orders,
+        spends=spends,
     )
+
+
+def parameter_admin(env: PoolEnv) -> str:
+    """The timelock's address, impersonated: sends parameter calls as the role holder directly.
+    The path through the timelock itself (schedule, delay, execute) is tested in test_governance."""
+    return impersonate(env.w3, env.deployment.timelock)
 
 
 @dataclass
@@ -67,9 +76,9 @@ def custom_pool(env: PoolEnv) -> Callable[[str], CustomPool]:
     def make(asset_name: str) -> CustomPool:
         w3 = env.w3
         asset, _ = deploy_contract(w3, asset_name, env.admin)
-        pool, _ = deploy_contract(
-            w3, "DividendPool", env.admin, asset.address, env.admin, env.collector, POINTS_NAME, POINTS_SYMBOL
-        )
+        # The admin key holds every role itself here (no timelock): these pools test the assets.
+        args = [asset.address, env.admin, env.admin, env.collector, 0, GLOBAL_DAILY_CAP, POINTS_NAME, POINTS_SYMBOL]
+        pool, _ = deploy_contract(w3, "DividendPool", env.admin, *args)
         token = contract(w3, "PointsToken", pool.functions.pointsToken().call())
         merchant, funder = env.merchants[0], env.customers[0]
         transact(pool.functions.setMerchant(merchant, CUSTOM_RATE_BPS, CUSTOM_DAILY_CAP, True), env.admin)

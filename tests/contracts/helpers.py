@@ -128,9 +128,9 @@ def transact(fn: ContractFunction, sender: str) -> TxReceipt:
 class Watch:
     """What a refusal must leave untouched: pool views, balances, merchants, orders, nonces.
 
-    `accounts` get their asset and points balances (and pool/token nonces) read; `merchants`
-    their on-chain settings; `orders` are (merchant, orderId) pairs checked with `isCheckedOut`
-    and `isSpent`.
+    `accounts` get their asset and points balances, pool/token nonces and tax owed read;
+    `merchants` their on-chain settings; `orders` are (merchant, orderId) pairs checked with
+    `isCheckedOut`, and `spends` (merchant, holder, orderId) triples with `spentPoints`.
     """
 
     pool: Contract
@@ -139,6 +139,7 @@ class Watch:
     accounts: Sequence[str]
     merchants: Sequence[str] = ()
     orders: Sequence[tuple[str, bytes]] = ()
+    spends: Sequence[tuple[str, str, bytes]] = ()
 
     def read(self) -> dict[str, Any]:
         calls: dict[str, tuple[Contract, str, list[Any]]] = {
@@ -151,6 +152,8 @@ class Watch:
             "taxBps": (self.pool, "taxBps", []),
             "poolShare": (self.pool, "poolShareBps", []),
             "taxCollector": (self.pool, "taxCollector", []),
+            "globalDailyCap": (self.pool, "globalDailyCap", []),
+            "globalMintedToday": (self.pool, "globalMintedToday", []),
             "assetSupply": (self.asset, "totalSupply", []),
             "asset[pool]": (self.asset, "balanceOf", [self.pool.address]),
         }
@@ -160,11 +163,13 @@ class Watch:
             calls[f"poolNonce[{account}]"] = (self.pool, "nonces", [account])
             calls[f"tokenNonce[{account}]"] = (self.token, "nonces", [account])
             calls[f"allowance[{account}]"] = (self.asset, "allowance", [account, self.pool.address])
+            calls[f"taxOwed[{account}]"] = (self.pool, "taxOwed", [account])
         for merchant in self.merchants:
             calls[f"merchant[{merchant}]"] = (self.pool, "merchant", [merchant])
         for merchant, oid in self.orders:
             calls[f"checkedOut[{merchant},{oid.hex()}]"] = (self.pool, "isCheckedOut", [merchant, oid])
-            calls[f"spent[{merchant},{oid.hex()}]"] = (self.pool, "isSpent", [merchant, oid])
+        for merchant, holder, oid in self.spends:
+            calls[f"spent[{merchant},{holder},{oid.hex()}]"] = (self.pool, "spentPoints", [merchant, holder, oid])
         return dict(zip(calls, batch_call(self.pool.w3, list(calls.values())), strict=True))
 
 
@@ -228,6 +233,14 @@ def expect_refusal(
     after = watch.read()
     changed = {key: (before[key], after[key]) for key in before if before[key] != after[key]}
     assert not changed, f"refused {fn.fn_name} changed state: {changed}"
+
+
+def impersonate(w3: Web3, address: str) -> str:
+    """Let tests send transactions as `address` (e.g. the timelock, to test the parameter
+    setters' bounds without a schedule/execute round trip each time); gives it gas money."""
+    rpc(w3, "anvil_impersonateAccount", [address])
+    rpc(w3, "anvil_setBalance", [address, hex(10**20)])
+    return address
 
 
 # ---------------------------------------------------------------- chain time

@@ -142,8 +142,8 @@ def test_redeeming_100_of_the_first_350_points_pays_the_spec_figures(env: PoolEn
     assert env.asset.functions.balanceOf(env.pool.address).call() == 108_857_145 + 2_571_428
     (event,) = events(env.pool, "Redeemed", receipt)
     assert (event.args.payout, event.args.tax, event.args.kept) == (38_571_427, 2_571_428, 1_714_287)
-    # gross = payout + fee = payout + tax + kept
-    assert 38_571_427 + 2_571_428 + 1_714_287 == 42_857_142
+    # gross = payout + tax + kept is the holder's share of the reserve before the redemption, rounded down.
+    assert sum(quoted) == 100 * POINT * (150 * env.unit) // (350 * POINT)
 
 
 @pytest.mark.parametrize("decimals", [6, 18])
@@ -213,3 +213,34 @@ def test_checkout_rounding_favours_the_pool(env: PoolEnv) -> None:
     transact(env.pool.functions.checkout(customer, sale, order_id("odd")), tea)
     assert env.pool.functions.reserve().call() == 1_000_000
     assert env.token.functions.balanceOf(customer).call() == 2_333_333 * 10**12
+
+
+@pytest.mark.parametrize("decimals", [6, 18])
+def test_the_last_redemption_pays_only_the_tax_and_empties_the_pool(
+    env: PoolEnv, env18: PoolEnv, decimals: int
+) -> None:
+    """SPEC §2: burning the whole supply leaves no holder for the kept share, so only the tax is
+    withheld; the pool ends with reserve 0 and the collector's tax still covered."""
+    e = env if decimals == 6 else env18
+    tea, customer, other = e.merchants[0], e.customers[0], e.customers[1]
+    transact(e.pool.functions.checkout(customer, 5_000 * e.unit, order_id("order-1")), tea)
+    transact(e.pool.functions.redeem(100 * POINT, 0), customer)
+    transact(e.token.functions.transfer(other, 50 * POINT), customer)
+    reserve = e.pool.functions.reserve().call()
+    tax_before = e.pool.functions.taxAccrued().call()
+    # Not the last: the usual fee. Then the last 50 points of `other`, after the customer's 200.
+    quote = expected_redeem(200 * POINT, reserve, 250 * POINT, decimals)
+    transact(e.pool.functions.redeem(200 * POINT, quote.payout), customer)
+    reserve = quote.reserve_after
+    assert e.pool.functions.reserve().call() == reserve
+    last_tax = reserve * TAX // BPS  # gross = the whole reserve
+    assert e.pool.functions.quoteRedeem(50 * POINT).call() == [reserve - last_tax, last_tax, 0]
+    before = e.asset.functions.balanceOf(other).call()
+    receipt = transact(e.pool.functions.redeem(50 * POINT, reserve - last_tax), other)
+    (event,) = events(e.pool, "Redeemed", receipt)
+    assert (event.args.payout, event.args.tax, event.args.kept) == (reserve - last_tax, last_tax, 0)
+    assert (event.args.reserveAfter, event.args.supplyAfter) == (0, 0)
+    assert e.asset.functions.balanceOf(other).call() == before + reserve - last_tax
+    assert (e.pool.functions.reserve().call(), e.pool.functions.price().call()) == (0, 0)
+    assert e.pool.functions.taxAccrued().call() == tax_before + quote.tax + last_tax
+    assert e.asset.functions.balanceOf(e.pool.address).call() == e.pool.functions.taxAccrued().call()

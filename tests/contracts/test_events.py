@@ -140,7 +140,7 @@ def test_funded(env: PoolEnv) -> None:
     transact(env.pool.functions.checkout(env.customers[0], 5_000 * env.unit, order_id("order-1")), env.merchants[0])
     transact(env.asset.functions.mint(funder, 40 * env.unit), funder)
     transact(env.asset.functions.approve(env.pool.address, MAX_UINT256), funder)
-    receipt = transact(env.pool.functions.fund(40 * env.unit), funder)
+    receipt = transact(env.pool.functions.fund(40 * env.unit, 350 * POINT), funder)
     event = only_event(env.pool, "Funded", receipt)
     assert dict(event.args) == {
         "from": funder,
@@ -158,44 +158,69 @@ def test_tax_withdrawn(env: PoolEnv) -> None:
     transact(env.pool.functions.redeem(100 * POINT, 0), holder)
     receipt = transact(env.pool.functions.withdrawTax(), env.collector)
     event = only_event(env.pool, "TaxWithdrawn", receipt)
-    assert dict(event.args) == {"to": env.collector, "amount": 2_571_428}
+    assert dict(event.args) == {
+        "to": env.collector,
+        "amount": 2_571_428,
+        "reserveAfter": 108_857_145,
+        "supplyAfter": 250 * POINT,
+    }
+    assert (event.args.reserveAfter, event.args.supplyAfter) == after(env)
     assert indexed_topics(env.pool, "TaxWithdrawn", receipt) == [word(env.collector)]
     assert env.pool.functions.taxAccrued().call() == 0
 
 
+def test_spend_permissions_cancelled(env: PoolEnv) -> None:
+    holder = env.customers[0]
+    receipt = transact(env.pool.functions.cancelSpendPermissions(), holder)
+    assert dict(only_event(env.pool, "SpendPermissionsCancelled", receipt).args) == {"holder": holder, "nonce": 1}
+    assert indexed_topics(env.pool, "SpendPermissionsCancelled", receipt) == [word(holder)]
+    receipt = transact(env.pool.functions.cancelSpendPermissions(), holder)
+    assert only_event(env.pool, "SpendPermissionsCancelled", receipt).args.nonce == 2
+    assert env.pool.functions.nonces(holder).call() == 2
+
+
 def test_parameter_events(env: PoolEnv) -> None:
-    pool, admin, newcomer = env.pool, env.admin, env.customers[5]
-    receipt = transact(pool.functions.setMerchant(newcomer, 2_500, 7 * POINT, True), admin)
+    pool, operator, newcomer = env.pool, env.admin, env.customers[5]
+    receipt = transact(pool.functions.setMerchant(newcomer, 2_500, 7 * POINT, True), operator)
     event = only_event(pool, "MerchantSet", receipt)
     assert dict(event.args) == {"merchant": newcomer, "rateBps": 2_500, "dailyCap": 7 * POINT, "active": True}
     assert indexed_topics(pool, "MerchantSet", receipt) == [word(newcomer)]
-    receipt = transact(pool.functions.setMerchant(newcomer, 2_500, 7 * POINT, False), admin)
+    receipt = transact(pool.functions.setMerchant(newcomer, 2_500, 7 * POINT, False), operator)
     assert dict(only_event(pool, "MerchantSet", receipt).args)["active"] is False
 
-    receipt = transact(pool.functions.setFees(1_500, 500), admin)
+    # The value-moving parameters change only through the timelock: the events are in its execution.
+    receipt = env.govern(pool.functions.setFees(1_500, 500))
     assert dict(only_event(pool, "FeesSet", receipt).args) == {"feeBps": 1_500, "taxBps": 500}
 
-    receipt = transact(pool.functions.setPoolShare(4_000), admin)
+    receipt = env.govern(pool.functions.setPoolShare(4_000))
     assert dict(only_event(pool, "PoolShareSet", receipt).args) == {"poolShareBps": 4_000}
 
-    receipt = transact(pool.functions.setTaxCollector(newcomer), admin)
+    receipt = env.govern(pool.functions.setTaxCollector(newcomer))
     assert dict(only_event(pool, "TaxCollectorSet", receipt).args) == {"collector": newcomer}
     assert indexed_topics(pool, "TaxCollectorSet", receipt) == [word(newcomer)]
 
+    receipt = env.govern(pool.functions.setGlobalDailyCap(5 * POINT))
+    assert dict(only_event(pool, "GlobalDailyCapSet", receipt).args) == {"cap": 5 * POINT}
+
 
 def test_constructor_announces_the_initial_parameters(env: PoolEnv) -> None:
-    """A fresh pool's deployment receipt carries TaxCollectorSet, FeesSet and PoolShareSet (defaults)."""
-    pool, receipt = deploy_contract(
-        env.w3, "DividendPool", env.admin, env.asset.address, env.admin, env.collector, "Green Points", "GP"
-    )
+    """A fresh pool's deployment receipt carries its parameters (defaults) and who holds which role."""
+    timelock, operator = env.customers[6], env.customers[7]
+    args = [env.asset.address, timelock, operator, env.collector, 3_600, 9 * POINT, "Green Points", "GP"]
+    pool, receipt = deploy_contract(env.w3, "DividendPool", env.admin, *args)
     assert dict(only_event(pool, "TaxCollectorSet", receipt).args) == {"collector": env.collector}
     assert dict(only_event(pool, "FeesSet", receipt).args) == {"feeBps": 1_000, "taxBps": 600}
     assert dict(only_event(pool, "PoolShareSet", receipt).args) == {"poolShareBps": 3_000}
+    assert dict(only_event(pool, "GlobalDailyCapSet", receipt).args) == {"cap": 9 * POINT}
     granted = events(pool, "RoleGranted", receipt)
+    role = pool.functions
     assert {(bytes(e.args.role), e.args.account) for e in granted} == {
-        (bytes(32), env.admin),
-        (bytes(pool.functions.PAUSER_ROLE().call()), env.admin),
+        (bytes(32), timelock),
+        (bytes(role.PARAMETER_ADMIN_ROLE().call()), timelock),
+        (bytes(role.MERCHANT_MANAGER_ROLE().call()), operator),
+        (bytes(role.PAUSER_ROLE().call()), operator),
     }
+    assert (pool.functions.defaultAdmin().call(), pool.functions.defaultAdminDelay().call()) == (timelock, 3_600)
 
 
 def test_points_burned_by_burn_and_burn_from(env: PoolEnv) -> None:
@@ -242,8 +267,21 @@ def test_every_pool_event_is_covered() -> None:
         "FeesSet",
         "PoolShareSet",
         "TaxCollectorSet",
+        "GlobalDailyCapSet",
+        "SpendPermissionsCancelled",
         "RoleGranted",
     }
-    openzeppelin = {"RoleAdminChanged", "RoleRevoked", "Paused", "Unpaused", "EIP712DomainChanged"}
+    # OpenZeppelin's own, tested upstream; the governance tests exercise the admin transfer.
+    openzeppelin = {
+        "RoleAdminChanged",
+        "RoleRevoked",
+        "Paused",
+        "Unpaused",
+        "EIP712DomainChanged",
+        "DefaultAdminTransferScheduled",
+        "DefaultAdminTransferCanceled",
+        "DefaultAdminDelayChangeScheduled",
+        "DefaultAdminDelayChangeCanceled",
+    }
     assert pool_events - covered - openzeppelin == set()
     assert token_events - {"PointsBurned", "Transfer", "Approval", "EIP712DomainChanged"} == set()

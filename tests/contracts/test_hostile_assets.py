@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pytest
 from web3.contract.contract import ContractFunction
 
+from greenpoints.deploy import MAX_UINT256
 from tests.contracts.conftest import CustomPool
 from tests.contracts.helpers import POINT, expect_refusal, order_id, transact
 
@@ -30,7 +31,7 @@ def outer_call(p: CustomPool, name: str) -> tuple[ContractFunction, str]:
     holder = p.customers[0]
     calls = {
         "checkout": (p.pool.functions.checkout(holder, SALE, order_id("outer")), p.merchant),
-        "fund": (p.pool.functions.fund(10 * UNIT), holder),
+        "fund": (p.pool.functions.fund(10 * UNIT, MAX_UINT256), holder),
         "redeem": (p.pool.functions.redeem(100 * POINT, 0), holder),
     }
     return calls[name]
@@ -40,7 +41,7 @@ def reentrant_calldata(p: CustomPool, name: str) -> str:
     """Call data for the pool call the asset makes from inside its transfer."""
     args = {
         "checkout": [p.customers[1], SALE, order_id("inner")],
-        "fund": [1],
+        "fund": [1, MAX_UINT256],
         "redeem": [POINT, 0],
     }
     data: str = p.pool.encode_abi(name, args[name])
@@ -105,14 +106,17 @@ def test_fee_on_transfer_asset_is_refused_at_checkout(custom_pool: Callable[[str
 
 def test_fee_on_transfer_asset_is_refused_at_fund(custom_pool: Callable[[str], CustomPool]) -> None:
     p = custom_pool("FeeOnTransferToken")
+    # A transfer too small to be charged a fee (under 100 base units) arrives whole: a sale of
+    # 3,300 base units at 10 % puts 99 in the pool, so points exist and a top-up is possible.
+    transact(p.pool.functions.checkout(p.customers[1], 3_300, order_id("small")), p.merchant)
+    assert p.pool.functions.reserve().call() == 99
     amount = 100 * UNIT
     expect_refusal(
-        p.pool.functions.fund(amount),
+        p.pool.functions.fund(amount, MAX_UINT256),
         p.customers[0],
         "PoolTransferShortfall",
         [amount, amount - amount // 100],
         watch=p.watch(),
     )
-    # A transfer too small to be charged a fee (under 100 base units) arrives whole and is accepted.
-    transact(p.pool.functions.fund(99), p.customers[0])
-    assert p.pool.functions.reserve().call() == 99
+    transact(p.pool.functions.fund(99, MAX_UINT256), p.customers[0])
+    assert p.pool.functions.reserve().call() == 99 + 99

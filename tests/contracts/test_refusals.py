@@ -17,7 +17,7 @@ from web3.exceptions import ContractCustomError
 from greenpoints.artifacts import load_artifact
 from greenpoints.chain import deploy_contract
 from tests.conftest import PoolEnv
-from tests.contracts.conftest import env_watch
+from tests.contracts.conftest import env_watch, parameter_admin
 from tests.contracts.helpers import (
     POINT,
     ceil_div,
@@ -37,6 +37,9 @@ STRANGER = "0x000000000000000000000000000000000000dEaD"
 ZERO = "0x0000000000000000000000000000000000000000"
 ADMIN_ROLE = role_id("DEFAULT_ADMIN_ROLE")
 PAUSER_ROLE = role_id("PAUSER_ROLE")
+MERCHANT_MANAGER_ROLE = role_id("MERCHANT_MANAGER_ROLE")
+PARAMETER_ADMIN_ROLE = role_id("PARAMETER_ADMIN_ROLE")
+MAX_CAP = 10**28  # MAX_DAILY_CAP: 10**10 points
 
 
 def give_points(env: PoolEnv, customer: str, sale_units: int, label: str) -> int:
@@ -158,6 +161,37 @@ def test_daily_cap_refuses_the_excess_and_resets_at_utc_midnight(env: PoolEnv) -
     assert env.pool.functions.merchant(tea).call()[3] == 98 * POINT // 10
 
 
+@pytest.mark.parametrize(("cap_env", "over"), [("env", 1), ("env", 0), ("env18", 1), ("env18", 0)])
+def test_daily_cap_is_exact_to_the_smallest_unit(
+    request: pytest.FixtureRequest, cap_env: str, over: int
+) -> None:
+    """A checkout that would mint one smallest unit of points more than remains today is refused;
+    exactly what remains is minted. Both caps are checked: the merchant's and the global one."""
+    e: PoolEnv = request.getfixturevalue(cap_env)
+    tea, customer = e.merchants[0], e.customers[0]
+    first, second = give_points(e, customer, 1_000, "cap-1"), 70 * POINT  # 1,000 and then 1,000 more at 10 %
+    for scope in ("merchant", "global"):
+        oid = order_id(f"cap-2-{scope}")
+        minted = e.pool.functions.merchant(tea).call()[3]
+        remaining = second - over  # set the cap so that `second` is `over` above what remains
+        if scope == "merchant":
+            transact(e.pool.functions.setMerchant(tea, 1_000, minted + remaining, True), e.admin)
+        else:
+            transact(e.pool.functions.setMerchant(tea, 1_000, MAX_CAP, True), e.admin)
+            global_minted = e.pool.functions.globalMintedToday().call()
+            transact(e.pool.functions.setGlobalDailyCap(global_minted + remaining), parameter_admin(e))
+        fn = e.pool.functions.checkout(customer, 1_000 * e.unit, oid)
+        if over:
+            error = "PoolDailyCapExceeded" if scope == "merchant" else "PoolGlobalDailyCapExceeded"
+            args = [tea, second, remaining] if scope == "merchant" else [second, remaining]
+            expect_refusal(fn, tea, error, args, watch=env_watch(e, [(tea, oid)]))
+        else:
+            transact(fn, tea)
+            assert e.token.functions.balanceOf(customer).call() == first + second
+            first += second
+        assert e.pool.functions.merchant(tea).call()[3] == first
+
+
 @pytest.mark.parametrize("sale", [0, 1, 10])
 def test_checkout_that_mints_nothing_is_refused(env: PoolEnv, sale: int) -> None:
     """Zero sale, and sales whose points round to nothing (1 and 10 base units at 10 %)."""
@@ -237,7 +271,9 @@ def test_huge_redeem_spend_and_fund_are_refused(env: PoolEnv) -> None:
         watch=watch,
     )
     balance = env.asset.functions.balanceOf(tea).call()
-    expect_refusal(env.pool.functions.fund(huge), tea, "ERC20InsufficientBalance", [tea, balance, huge], watch=watch)
+    expect_refusal(
+        env.pool.functions.fund(huge, huge), tea, "ERC20InsufficientBalance", [tea, balance, huge], watch=watch
+    )
 
 
 # ---------------------------------------------------------------- redeem
@@ -283,7 +319,8 @@ def test_spend_refusals(env: PoolEnv) -> None:
     points = give_points(env, customer, 5_000, "order-1")
     oid = order_id("spend-1")
     stranger = env.customers[7]
-    watch = env_watch(env, [(tea, oid), (sofa, oid), (stranger, oid)])
+    spends = [(m, h, oid) for m in (tea, sofa, stranger) for h in (customer, env.customers[1])]
+    watch = env_watch(env, spends=spends)
     expect_refusal(
         env.pool.functions.spend(stranger, POINT, oid), customer, "PoolUnknownMerchant", [stranger], watch=watch
     )
@@ -296,16 +333,19 @@ def test_spend_refusals(env: PoolEnv) -> None:
         watch=watch,
     )
     transact(env.pool.functions.spend(tea, 10 * POINT, oid), customer)
-    assert env.pool.functions.isSpent(tea, oid).call()
-    watch = env_watch(env, [(tea, oid), (sofa, oid)])
+    assert env.pool.functions.spentPoints(tea, customer, oid).call() == 10 * POINT
     expect_refusal(
-        env.pool.functions.spend(tea, 10 * POINT, oid), customer, "PoolOrderReplayed", [tea, oid], watch=watch
+        env.pool.functions.spend(tea, 10 * POINT, oid),
+        customer,
+        "PoolSpendReplayed",
+        [tea, customer, oid],
+        watch=watch,
     )
-    # Another holder cannot reuse the merchant's spent order id either.
+    # Another holder's spend with the same order id is its own: nobody can squat a merchant's ids.
     give_points(env, env.customers[1], 1_000, "order-2")
-    expect_refusal(
-        env.pool.functions.spend(tea, POINT, oid), env.customers[1], "PoolOrderReplayed", [tea, oid], watch=watch
-    )
+    transact(env.pool.functions.spend(tea, POINT, oid), env.customers[1])
+    assert env.pool.functions.spentPoints(tea, env.customers[1], oid).call() == POINT
+    assert env.pool.functions.spentPoints(tea, customer, oid).call() == 10 * POINT
     # The same id at another merchant is a different order.
     transact(env.pool.functions.spend(sofa, 10 * POINT, oid), customer)
     # A revoked merchant no longer accepts points.
@@ -316,33 +356,62 @@ def test_spend_refusals(env: PoolEnv) -> None:
         customer,
         "PoolUnknownMerchant",
         [sofa],
-        watch=env_watch(env, [(sofa, other)]),
+        watch=env_watch(env, spends=[(sofa, customer, other)]),
     )
+
+
+def test_spending_or_burning_the_whole_supply_is_refused(env: PoolEnv) -> None:
+    """The last points are redeemed, never spent or burned: the reserve would back no point."""
+    holder, tea = env.customers[0], env.merchants[0]
+    supply = give_points(env, holder, 5_000, "order-1")
+    oid = order_id("all")
+    watch = env_watch(env, spends=[(tea, holder, oid)])
+    expect_refusal(env.pool.functions.spend(tea, supply, oid), holder, "PoolLastPoints", watch=watch)
+    expect_refusal(env.token.functions.burn(supply), holder, "PointsLastPoints", watch=watch)
+    transact(env.token.functions.approve(env.customers[1], supply), holder)
+    watch = env_watch(env, spends=[(tea, holder, oid)])
+    expect_refusal(env.token.functions.burnFrom(holder, supply), env.customers[1], "PointsLastPoints", watch=watch)
+    # All but one smallest unit is fine; the holder of that unit then holds the whole reserve.
+    transact(env.pool.functions.spend(tea, supply - 1, oid), holder)
+    assert env.token.functions.totalSupply().call() == 1
+    transact(env.pool.functions.redeem(1, 0), holder)
+    assert (env.pool.functions.reserve().call(), env.token.functions.totalSupply().call()) == (0, 0)
 
 
 # ---------------------------------------------------------------- fund and tax
 
 
 def test_fund_refusals(env: PoolEnv) -> None:
-    funder = env.customers[0]
-    expect_refusal(env.pool.functions.fund(0), funder, "PoolZeroAmount", watch=env_watch(env))
+    funder, big = env.customers[0], 2**256 - 1
+    expect_refusal(env.pool.functions.fund(0, big), funder, "PoolZeroAmount", watch=env_watch(env))
+    # No points yet: a top-up would belong to whoever mints first.
+    expect_refusal(env.pool.functions.fund(5 * env.unit, big), funder, "PoolNoPoints", watch=env_watch(env))
+    supply = give_points(env, env.customers[1], 5_000, "order-1")
     expect_refusal(
-        env.pool.functions.fund(5 * env.unit),
+        env.pool.functions.fund(5 * env.unit, big),
         funder,
         "ERC20InsufficientAllowance",
         [env.pool.address, 0, 5 * env.unit],
+        watch=env_watch(env),
+    )
+    # Points minted after the funder looked: the top-up does not land.
+    expect_refusal(
+        env.pool.functions.fund(5 * env.unit, supply - 1),
+        funder,
+        "PoolSupplyAboveLimit",
+        [supply, supply - 1],
         watch=env_watch(env),
     )
 
 
 def test_withdraw_tax_refusals(env: PoolEnv) -> None:
     watch = env_watch(env)
-    expect_refusal(env.pool.functions.withdrawTax(), env.collector, "PoolZeroAmount", watch=watch)
+    expect_refusal(env.pool.functions.withdrawTax(), env.collector, "PoolNoTaxOwed", [env.collector], watch=watch)
     give_points(env, env.customers[0], 5_000, "order-1")
     transact(env.pool.functions.redeem(100 * POINT, 0), env.customers[0])
     assert env.pool.functions.taxAccrued().call() == 2_571_428
-    for caller in (env.admin, env.customers[0], env.merchants[0]):
-        expect_refusal(env.pool.functions.withdrawTax(), caller, "PoolNotTaxCollector", [caller], watch=watch)
+    for caller in (env.admin, env.customers[0], env.merchants[0], parameter_admin(env)):
+        expect_refusal(env.pool.functions.withdrawTax(), caller, "PoolNoTaxOwed", [caller], watch=watch)
 
 
 # ---------------------------------------------------------------- admin bounds
@@ -354,9 +423,9 @@ def test_withdraw_tax_refusals(env: PoolEnv) -> None:
         (99, CAP, (99, 100, 5_000)),
         (0, CAP, (0, 100, 5_000)),
         (5_001, CAP, (5_001, 100, 5_000)),
-        (1_000, 10**18 - 1, (10**18 - 1, 10**18, 10**30)),
-        (1_000, 0, (0, 10**18, 10**30)),
-        (1_000, 10**30 + 1, (10**30 + 1, 10**18, 10**30)),
+        (1_000, 10**18 - 1, (10**18 - 1, 10**18, MAX_CAP)),
+        (1_000, 0, (0, 10**18, MAX_CAP)),
+        (1_000, MAX_CAP + 1, (MAX_CAP + 1, 10**18, MAX_CAP)),
     ],
 )
 def test_set_merchant_bounds(env: PoolEnv, rate: int, cap: int, expected: tuple[int, int, int]) -> None:
@@ -372,7 +441,7 @@ def test_set_merchant_bounds(env: PoolEnv, rate: int, cap: int, expected: tuple[
 
 def test_set_merchant_bounds_are_inclusive_and_zero_address_refused(env: PoolEnv) -> None:
     new = env.customers[8]
-    for rate, cap in ((100, 10**18), (5_000, 10**30)):
+    for rate, cap in ((100, 10**18), (5_000, MAX_CAP)):
         transact(env.pool.functions.setMerchant(new, rate, cap, True), env.admin)
         assert env.pool.functions.merchant(new).call() == [rate, cap, True, 0]
     expect_refusal(
@@ -390,54 +459,101 @@ def test_set_merchant_bounds_are_inclusive_and_zero_address_refused(env: PoolEnv
     ],
 )
 def test_set_fees_bounds(env: PoolEnv, fee: int, tax: int, expected: tuple[int, int, int]) -> None:
-    expect_refusal(env.pool.functions.setFees(fee, tax), env.admin, "PoolOutOfBounds", expected, watch=env_watch(env))
+    expect_refusal(
+        env.pool.functions.setFees(fee, tax), parameter_admin(env), "PoolOutOfBounds", expected, watch=env_watch(env)
+    )
 
 
 @pytest.mark.parametrize(
     ("share", "expected"), [(999, (999, 1_000, 5_000)), (5_001, (5_001, 1_000, 5_000)), (0, (0, 1_000, 5_000))]
 )
 def test_set_pool_share_bounds(env: PoolEnv, share: int, expected: tuple[int, int, int]) -> None:
-    expect_refusal(env.pool.functions.setPoolShare(share), env.admin, "PoolOutOfBounds", expected, watch=env_watch(env))
+    expect_refusal(
+        env.pool.functions.setPoolShare(share), parameter_admin(env), "PoolOutOfBounds", expected, watch=env_watch(env)
+    )
+
+
+@pytest.mark.parametrize("cap", [0, 10**18 - 1, MAX_CAP + 1])
+def test_set_global_daily_cap_bounds(env: PoolEnv, cap: int) -> None:
+    expect_refusal(
+        env.pool.functions.setGlobalDailyCap(cap),
+        parameter_admin(env),
+        "PoolOutOfBounds",
+        [cap, 10**18, MAX_CAP],
+        watch=env_watch(env),
+    )
 
 
 def test_bounds_edges_are_accepted(env: PoolEnv) -> None:
     for fee, tax in ((2_000, 2_000), (0, 0), (1_000, 600)):
-        transact(env.pool.functions.setFees(fee, tax), env.admin)
+        env.govern(env.pool.functions.setFees(fee, tax))
         assert (env.pool.functions.feeBps().call(), env.pool.functions.taxBps().call()) == (fee, tax)
     for share in (1_000, 5_000, 3_000):
-        transact(env.pool.functions.setPoolShare(share), env.admin)
+        env.govern(env.pool.functions.setPoolShare(share))
         assert env.pool.functions.poolShareBps().call() == share
+    for cap in (10**18, MAX_CAP):
+        env.govern(env.pool.functions.setGlobalDailyCap(cap))
+        assert env.pool.functions.globalDailyCap().call() == cap
 
 
 def test_set_tax_collector_to_zero(env: PoolEnv) -> None:
-    expect_refusal(env.pool.functions.setTaxCollector(ZERO), env.admin, "PoolZeroAddress", watch=env_watch(env))
+    expect_refusal(
+        env.pool.functions.setTaxCollector(ZERO), parameter_admin(env), "PoolZeroAddress", watch=env_watch(env)
+    )
 
 
 # ---------------------------------------------------------------- roles
 
 
-AdminCall = Callable[[PoolEnv], tuple[ContractFunction, bytes]]
+# name -> (call, the role it needs, whether the role is the timelock's rather than the operator's)
+AdminCall = Callable[[PoolEnv], tuple[ContractFunction, bytes, bool]]
 
 ADMIN_CALLS: dict[str, AdminCall] = {
-    "setMerchant": lambda e: (e.pool.functions.setMerchant(e.customers[9], 1_000, CAP, True), ADMIN_ROLE),
-    "setMerchant(revoke)": lambda e: (e.pool.functions.setMerchant(e.merchants[0], 1_000, CAP, False), ADMIN_ROLE),
-    "setFees": lambda e: (e.pool.functions.setFees(500, 300), ADMIN_ROLE),
-    "setPoolShare": lambda e: (e.pool.functions.setPoolShare(4_000), ADMIN_ROLE),
-    "setTaxCollector": lambda e: (e.pool.functions.setTaxCollector(e.customers[9]), ADMIN_ROLE),
-    "pause": lambda e: (e.pool.functions.pause(), PAUSER_ROLE),
-    "grantRole(admin)": lambda e: (e.pool.functions.grantRole(ADMIN_ROLE, e.customers[9]), ADMIN_ROLE),
-    "grantRole(pauser)": lambda e: (e.pool.functions.grantRole(PAUSER_ROLE, e.customers[9]), ADMIN_ROLE),
-    "revokeRole": lambda e: (e.pool.functions.revokeRole(PAUSER_ROLE, e.admin), ADMIN_ROLE),
+    "setMerchant": lambda e: (
+        e.pool.functions.setMerchant(e.customers[9], 1_000, CAP, True),
+        MERCHANT_MANAGER_ROLE,
+        False,
+    ),
+    "setMerchant(revoke)": lambda e: (
+        e.pool.functions.setMerchant(e.merchants[0], 1_000, CAP, False),
+        MERCHANT_MANAGER_ROLE,
+        False,
+    ),
+    "pause": lambda e: (e.pool.functions.pause(), PAUSER_ROLE, False),
+    "setFees": lambda e: (e.pool.functions.setFees(500, 300), PARAMETER_ADMIN_ROLE, True),
+    "setPoolShare": lambda e: (e.pool.functions.setPoolShare(4_000), PARAMETER_ADMIN_ROLE, True),
+    "setTaxCollector": lambda e: (e.pool.functions.setTaxCollector(e.customers[9]), PARAMETER_ADMIN_ROLE, True),
+    "setGlobalDailyCap": lambda e: (e.pool.functions.setGlobalDailyCap(5 * POINT), PARAMETER_ADMIN_ROLE, True),
+    "grantRole(pauser)": lambda e: (e.pool.functions.grantRole(PAUSER_ROLE, e.customers[9]), ADMIN_ROLE, True),
+    "revokeRole": lambda e: (e.pool.functions.revokeRole(PAUSER_ROLE, e.admin), ADMIN_ROLE, True),
+    "beginDefaultAdminTransfer": lambda e: (
+        e.pool.functions.beginDefaultAdminTransfer(e.customers[9]),
+        ADMIN_ROLE,
+        True,
+    ),
 }
 
 
 @pytest.mark.parametrize("name", list(ADMIN_CALLS))
-def test_non_admin_cannot_call_admin_functions(env: PoolEnv, name: str) -> None:
-    fn, role = ADMIN_CALLS[name](env)
-    for caller in (env.customers[0], env.merchants[0], env.collector):
+def test_only_the_role_holder_calls_admin_functions(env: PoolEnv, name: str) -> None:
+    fn, role, timelocked = ADMIN_CALLS[name](env)
+    callers = [env.customers[0], env.merchants[0], env.collector]
+    if timelocked:
+        callers.append(env.admin)  # the operator key itself cannot skip the timelock's delay
+    for caller in callers:
         expect_refusal(fn, caller, "AccessControlUnauthorizedAccount", [caller, role], watch=env_watch(env))
-    # The same call from the admin works (so the refusal was about the caller, not the arguments).
-    transact(fn, env.admin)
+    # The same call from the role holder works (so the refusal was about the caller, not the arguments).
+    if timelocked:
+        env.govern(fn)
+    else:
+        transact(fn, env.admin)
+
+
+def test_the_default_admin_role_is_never_granted_directly(env: PoolEnv) -> None:
+    """AccessControlDefaultAdminRules: the admin changes hands only by the 2-step, delayed transfer."""
+    fn = env.pool.functions.grantRole(ADMIN_ROLE, env.customers[9])
+    for caller in (parameter_admin(env), env.admin, env.customers[0]):
+        expect_refusal(fn, caller, "AccessControlEnforcedDefaultAdminRules", watch=env_watch(env))
 
 
 def test_non_pauser_cannot_unpause(env: PoolEnv) -> None:
@@ -454,13 +570,17 @@ def test_non_pauser_cannot_unpause(env: PoolEnv) -> None:
 
 
 def test_roles_cannot_be_renounced_for_someone_else(env: PoolEnv) -> None:
-    expect_refusal(
-        env.pool.functions.renounceRole(ADMIN_ROLE, env.admin),
-        env.customers[0],
-        "AccessControlBadConfirmation",
-        watch=env_watch(env),
+    timelock = env.deployment.timelock
+    cases = (
+        # The default admin can only be renounced by a scheduled, delayed transfer to nobody.
+        (ADMIN_ROLE, timelock, "AccessControlEnforcedDefaultAdminDelay", [0]),
+        (PARAMETER_ADMIN_ROLE, timelock, "AccessControlBadConfirmation", []),
+        (PAUSER_ROLE, env.admin, "AccessControlBadConfirmation", []),
     )
-    assert env.pool.functions.hasRole(ADMIN_ROLE, env.admin).call()
+    for role, holder, error, args in cases:
+        fn = env.pool.functions.renounceRole(role, holder)
+        expect_refusal(fn, env.customers[0], error, args, watch=env_watch(env))
+        assert env.pool.functions.hasRole(role, holder).call()
 
 
 # ---------------------------------------------------------------- points token
@@ -474,6 +594,24 @@ def test_only_the_pool_mints_or_burns_for_holders(env: PoolEnv) -> None:
         expect_refusal(env.token.functions.mint(caller, POINT), caller, "PointsOnlyPool", [caller], watch=watch)
         expect_refusal(env.token.functions.burnByPool(holder, POINT), caller, "PointsOnlyPool", [caller], watch=watch)
     assert env.token.functions.pool().call() == env.pool.address
+
+
+def test_points_sent_to_the_pool_or_the_token_are_refused(env: PoolEnv) -> None:
+    holder, spender = env.customers[0], env.customers[1]
+    give_points(env, holder, 5_000, "order-1")
+    transact(env.token.functions.approve(spender, 10 * POINT), holder)
+    watch = env_watch(env)
+    for receiver in (env.pool.address, env.token.address):
+        expect_refusal(
+            env.token.functions.transfer(receiver, POINT), holder, "ERC20InvalidReceiver", [receiver], watch=watch
+        )
+        expect_refusal(
+            env.token.functions.transferFrom(holder, receiver, POINT),
+            spender,
+            "ERC20InvalidReceiver",
+            [receiver],
+            watch=watch,
+        )
 
 
 def test_token_burns_beyond_balance_or_allowance(env: PoolEnv) -> None:
@@ -510,11 +648,17 @@ def constructor_error(env: PoolEnv, *args: Any) -> tuple[str, tuple[Any, ...]]:
 
 
 def test_constructor_refusals(env: PoolEnv) -> None:
-    asset = env.asset.address
-    assert constructor_error(env, asset, ZERO, env.collector, "Green Points", "GP") == ("PoolZeroAddress", ())
-    assert constructor_error(env, asset, env.admin, ZERO, "Green Points", "GP") == ("PoolZeroAddress", ())
+    asset, admin, operator, collector = env.asset.address, env.customers[5], env.admin, env.collector
+
+    def args(**changed: Any) -> list[Any]:
+        values = {"asset": asset, "admin": admin, "operator": operator, "collector": collector, "cap": CAP}
+        values.update(changed)
+        return [values["asset"], values["admin"], values["operator"], values["collector"], 0, values["cap"], "G", "G"]
+
+    assert constructor_error(env, *args(admin=ZERO)) == ("AccessControlInvalidDefaultAdmin", (ZERO,))
+    assert constructor_error(env, *args(operator=ZERO)) == ("PoolZeroAddress", ())
+    assert constructor_error(env, *args(collector=ZERO)) == ("PoolZeroAddress", ())
+    assert constructor_error(env, *args(cap=0)) == ("PoolOutOfBounds", (0, 10**18, MAX_CAP))
+    assert constructor_error(env, *args(cap=MAX_CAP + 1)) == ("PoolOutOfBounds", (MAX_CAP + 1, 10**18, MAX_CAP))
     odd, _ = deploy_contract(env.w3, "TestStablecoin", env.admin, "Odd", "ODD", 19)
-    assert constructor_error(env, odd.address, env.admin, env.collector, "Green Points", "GP") == (
-        "PoolUnsupportedAsset",
-        (19,),
-    )
+    assert constructor_error(env, *args(asset=odd.address)) == ("PoolUnsupportedAsset", (19,))

@@ -18,13 +18,13 @@ from tests.contracts.helpers import (
     POINT,
     latest_timestamp,
     local_account,
+    mine_at,
     order_id,
     role_id,
     sign_spend,
     transact,
 )
 
-ADMIN_ROLE = role_id("DEFAULT_ADMIN_ROLE")
 PAUSER_ROLE = role_id("PAUSER_ROLE")
 
 # How each state-changing function may move the pool's asset balance.
@@ -40,12 +40,20 @@ EXPECTED_EFFECT = {
     "setFees": NONE,
     "setPoolShare": NONE,
     "setTaxCollector": NONE,
+    "setGlobalDailyCap": NONE,
+    "cancelSpendPermissions": NONE,
     "pause": NONE,
     "unpause": NONE,
     "grantRole": NONE,
     "revokeRole": NONE,
     "renounceRole": NONE,
+    "beginDefaultAdminTransfer": NONE,
+    "cancelDefaultAdminTransfer": NONE,
+    "acceptDefaultAdminTransfer": NONE,
+    "changeDefaultAdminDelay": NONE,
+    "rollbackDefaultAdminDelay": NONE,
 }
+TIMELOCK = "the timelock"  # sender of the calls that go through it (`PoolEnv.govern`)
 
 
 def state_changing_functions(env: PoolEnv) -> set[str]:
@@ -69,7 +77,7 @@ def test_the_abi_has_exactly_the_known_state_changing_functions(env: PoolEnv) ->
 
 def test_only_redeem_and_withdraw_tax_move_the_asset_out(env: PoolEnv) -> None:
     pool, asset, admin = env.pool, env.asset, env.admin
-    holder, funder, operator = env.customers[0], env.customers[1], env.customers[2]
+    holder, funder, operator, heir = env.customers[0], env.customers[1], env.customers[2], env.customers[3]
     tea = env.merchants[0]
     transact(asset.functions.mint(funder, 1_000 * env.unit), funder)
     transact(asset.functions.approve(pool.address, MAX_UINT256), funder)
@@ -88,35 +96,48 @@ def test_only_redeem_and_withdraw_tax_move_the_asset_out(env: PoolEnv) -> None:
     # Every state-changing function, called successfully, by whoever may call it.
     steps: list[tuple[str, ContractFunction, str]] = [
         ("checkout", f.checkout(holder, 5_000 * env.unit, order_id("order-1")), tea),
-        ("fund", f.fund(100 * env.unit), funder),
+        ("fund", f.fund(100 * env.unit, MAX_UINT256), funder),
         ("redeem", f.redeem(100 * POINT, 0), holder),
         ("spend", f.spend(tea, 10 * POINT, order_id("spent")), holder),
         ("spendFor", f.spendFor(holder, 5 * POINT, order_id("signed"), deadline, signature), tea),
-        ("setMerchant", f.setMerchant(admin, 5_000, 10**30, True), admin),
-        ("setFees", f.setFees(2_000, 2_000), admin),
-        ("setPoolShare", f.setPoolShare(1_000), admin),
-        ("setTaxCollector", f.setTaxCollector(admin), admin),
-        ("grantRole", f.grantRole(PAUSER_ROLE, operator), admin),
+        ("cancelSpendPermissions", f.cancelSpendPermissions(), holder),
+        ("setMerchant", f.setMerchant(admin, 5_000, 10**28, True), admin),
+        ("setFees", f.setFees(2_000, 2_000), TIMELOCK),
+        ("setPoolShare", f.setPoolShare(1_000), TIMELOCK),
+        ("setGlobalDailyCap", f.setGlobalDailyCap(10**28), TIMELOCK),
+        ("withdrawTax", f.withdrawTax(), env.collector),
+        ("setTaxCollector", f.setTaxCollector(admin), TIMELOCK),
+        ("grantRole", f.grantRole(PAUSER_ROLE, operator), TIMELOCK),
         ("pause", f.pause(), operator),
         ("unpause", f.unpause(), operator),
-        ("revokeRole", f.revokeRole(PAUSER_ROLE, operator), admin),
+        ("revokeRole", f.revokeRole(PAUSER_ROLE, operator), TIMELOCK),
         ("renounceRole", f.renounceRole(PAUSER_ROLE, admin), admin),
-        ("withdrawTax", f.withdrawTax(), admin),  # the admin made itself collector: it gets the tax, no more
+        ("changeDefaultAdminDelay", f.changeDefaultAdminDelay(60), TIMELOCK),
+        ("rollbackDefaultAdminDelay", f.rollbackDefaultAdminDelay(), TIMELOCK),
+        ("cancelDefaultAdminTransfer", f.cancelDefaultAdminTransfer(), TIMELOCK),
+        ("beginDefaultAdminTransfer", f.beginDefaultAdminTransfer(heir), TIMELOCK),
+        ("acceptDefaultAdminTransfer", f.acceptDefaultAdminTransfer(), heir),
     ]
     assert {name for name, _, _ in steps} == set(EXPECTED_EFFECT)
     for name, fn, sender in steps:
         balance = asset.functions.balanceOf(pool.address).call()
         reserve = pool.functions.reserve().call()
         tax = pool.functions.taxAccrued().call()
-        sender_before = asset.functions.balanceOf(sender).call()
-        transact(fn, sender)
+        account = env.deployment.timelock if sender == TIMELOCK else sender
+        sender_before = asset.functions.balanceOf(account).call()
+        if name == "acceptDefaultAdminTransfer":  # the transfer's schedule must lie in the past
+            mine_at(env.w3, latest_timestamp(env.w3) + 1)
+        if sender == TIMELOCK:
+            env.govern(fn)
+        else:
+            transact(fn, sender)
         balance_after = asset.functions.balanceOf(pool.address).call()
         reserve_after = pool.functions.reserve().call()
         effect = EXPECTED_EFFECT[name]
         if effect == NONE:
             assert balance_after == balance, name
             assert reserve_after == reserve, name
-            assert asset.functions.balanceOf(sender).call() == sender_before, name
+            assert asset.functions.balanceOf(account).call() == sender_before, name
         elif effect == IN:
             assert balance_after > balance, name
             assert reserve_after - reserve == balance_after - balance, name
@@ -129,6 +150,7 @@ def test_only_redeem_and_withdraw_tax_move_the_asset_out(env: PoolEnv) -> None:
             assert reserve_after == reserve
             assert asset.functions.balanceOf(sender).call() == sender_before + tax
         assert balance_after >= reserve_after + pool.functions.taxAccrued().call(), name
+    assert pool.functions.defaultAdmin().call() == heir
 
 
 def test_admin_with_every_parameter_at_its_bound_cannot_move_reserve(env: PoolEnv) -> None:
@@ -141,17 +163,22 @@ def test_admin_with_every_parameter_at_its_bound_cannot_move_reserve(env: PoolEn
         pool.functions.price().call(),
     )
     admin_before = env.asset.functions.balanceOf(admin).call()
-    calls: list[Callable[[], ContractFunction]] = [
-        lambda: pool.functions.setFees(2_000, 2_000),
-        lambda: pool.functions.setPoolShare(5_000),
-        lambda: pool.functions.setPoolShare(1_000),
-        lambda: pool.functions.setTaxCollector(admin),
-        lambda: pool.functions.setMerchant(env.merchants[0], 100, 10**18, False),
-        lambda: pool.functions.grantRole(ADMIN_ROLE, env.customers[5]),
-        lambda: pool.functions.pause(),
+    calls: list[tuple[Callable[[], ContractFunction], bool]] = [
+        (lambda: pool.functions.setFees(2_000, 2_000), True),
+        (lambda: pool.functions.setPoolShare(5_000), True),
+        (lambda: pool.functions.setPoolShare(1_000), True),
+        (lambda: pool.functions.setTaxCollector(admin), True),
+        (lambda: pool.functions.setGlobalDailyCap(10**18), True),
+        (lambda: pool.functions.grantRole(PAUSER_ROLE, env.customers[5]), True),
+        (lambda: pool.functions.beginDefaultAdminTransfer(env.customers[5]), True),
+        (lambda: pool.functions.setMerchant(env.merchants[0], 100, 10**18, False), False),
+        (lambda: pool.functions.pause(), False),
     ]
-    for make in calls:
-        transact(make(), admin)
+    for make, timelocked in calls:
+        if timelocked:
+            env.govern(make())
+        else:
+            transact(make(), admin)
         assert (
             env.asset.functions.balanceOf(pool.address).call(),
             pool.functions.reserve().call(),
@@ -181,7 +208,4 @@ def test_tokens_sent_by_mistake_do_not_change_reserve_or_price(env: PoolEnv, env
     before = e.asset.functions.balanceOf(holder).call()
     transact(e.pool.functions.redeem(100 * POINT, 0), holder)
     assert e.asset.functions.balanceOf(holder).call() == before + quote[0]
-    # Points sent to the pool by mistake are still supply: the price does not move either.
-    price = e.pool.functions.price().call()
-    transact(e.token.functions.transfer(e.pool.address, 10 * POINT), holder)
-    assert e.pool.functions.price().call() == price
+    # Points cannot be sent to the pool at all (they would be lost): see test_refusals.

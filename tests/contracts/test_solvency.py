@@ -44,7 +44,7 @@ def populate(env: PoolEnv) -> list[str]:
     funder = env.customers[10]
     transact(env.asset.functions.mint(funder, 51 * env.unit), funder)
     transact(env.asset.functions.approve(env.pool.address, MAX_UINT256), funder)
-    transact(env.pool.functions.fund(50 * env.unit + 1), funder)
+    transact(env.pool.functions.fund(50 * env.unit + 1, MAX_UINT256), funder)
     assert_covered(env)
     return holders
 
@@ -56,16 +56,18 @@ def test_everyone_redeems_everything_and_the_last_redeemer_is_paid(
 ) -> None:
     e = env if decimals == 6 else env18
     fee_bps, tax_bps = fees
-    transact(e.pool.functions.setFees(fee_bps, tax_bps), e.admin)
+    e.govern(e.pool.functions.setFees(fee_bps, tax_bps))
     holders = populate(e)
     expected_tax = 0
     for position, holder in enumerate(holders):
         points = e.token.functions.balanceOf(holder).call()
         assert points > 0
         _, reserve, tax_before, supply = assert_covered(e)
+        last = position == len(holders) - 1
         gross = points * reserve // supply
-        fee = ceil_div(gross * fee_bps, BPS)
         tax = gross * tax_bps // BPS
+        # The last redemption withholds only the tax: nobody is left to keep the rest for.
+        fee = tax if last else ceil_div(gross * fee_bps, BPS)
         payout = gross - fee
         asset_before = e.asset.functions.balanceOf(holder).call()
 
@@ -78,22 +80,21 @@ def test_everyone_redeems_everything_and_the_last_redeemer_is_paid(
         assert tax_after == tax_before + tax
         assert supply_after == supply - points
         expected_tax += tax
-        if position == len(holders) - 1:
-            # The last redeemer holds the whole supply and gets the whole reserve less the fee.
+        if last:
+            # The last redeemer holds the whole supply and gets the whole reserve less the tax.
             assert supply_after == 0
             assert gross == reserve
-            assert payout > 0
+            assert payout == reserve - tax > 0
 
     balance, reserve, tax, supply = assert_covered(e)
     assert supply == 0
     assert e.pool.functions.price().call() == 0
     assert tax == expected_tax
-    # What is left is the fee kept on the last redemption (plus rounding dust): exactly what was not paid.
-    assert balance == reserve + tax
+    # Nothing is left but the collector's tax: the reserve went to the holders, to the last unit.
+    assert (reserve, balance) == (0, tax)
     if tax > 0:
         transact(e.pool.functions.withdrawTax(), e.collector)
-    assert e.asset.functions.balanceOf(e.pool.address).call() == reserve
-    assert e.pool.functions.reserve().call() == reserve
+    assert e.asset.functions.balanceOf(e.pool.address).call() == 0
 
 
 def test_dust_holder_after_a_huge_holder(env: PoolEnv) -> None:
@@ -112,14 +113,16 @@ def test_dust_holder_after_a_huge_holder(env: PoolEnv) -> None:
 
 
 def test_new_points_after_the_pool_emptied(env: PoolEnv) -> None:
-    """Once every point is redeemed, what the pool kept is a gift to the next holders, not a loss."""
+    """Once every point is redeemed the pool is empty, so the next points start afresh at face
+    value: nothing left over for the next minter to take (SPEC §2)."""
     holder, newcomer = env.customers[0], env.customers[1]
     transact(env.pool.functions.checkout(holder, 5_000 * env.unit, order_id("order-1")), env.merchants[0])
     transact(env.pool.functions.redeem(350 * POINT, 0), holder)
-    kept = env.pool.functions.reserve().call()
-    assert kept > 0 and env.token.functions.totalSupply().call() == 0
+    assert (env.pool.functions.reserve().call(), env.token.functions.totalSupply().call()) == (0, 0)
     transact(env.pool.functions.checkout(newcomer, 5_000 * env.unit, order_id("order-2")), env.merchants[0])
-    assert env.pool.functions.reserve().call() == kept + 150 * env.unit
+    assert env.pool.functions.reserve().call() == 150 * env.unit
+    assert env.token.functions.balanceOf(newcomer).call() == 350 * POINT
+    assert env.pool.functions.price().call() == 150 * env.unit * 10**12 * POINT // (350 * POINT)
     transact(env.pool.functions.redeem(350 * POINT, 0), newcomer)
     assert env.token.functions.totalSupply().call() == 0
     assert_covered(env)

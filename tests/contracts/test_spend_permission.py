@@ -14,6 +14,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from web3 import Web3
 
+from greenpoints.chain import deploy_contract
 from tests.conftest import PoolEnv
 from tests.contracts.conftest import env_watch
 from tests.contracts.helpers import (
@@ -58,7 +59,7 @@ class Signed:
         return sign_spend(signer, self.env.pool, **fields)
 
     def watch(self, *oids: bytes) -> Watch:
-        return env_watch(self.env, [(m, oid) for m in (self.tea, self.sofa) for oid in oids])
+        return env_watch(self.env, spends=[(m, self.holder, oid) for m in (self.tea, self.sofa) for oid in oids])
 
 
 @pytest.fixture
@@ -96,7 +97,7 @@ def test_spend_for_works_once_and_burns_the_points(signed: Signed) -> None:
     assert env.token.functions.totalSupply().call() == 340 * POINT
     assert env.pool.functions.reserve().call() == reserve  # spending keeps the reserve: price rises
     assert env.pool.functions.nonces(holder).call() == 1
-    assert env.pool.functions.isSpent(tea, oid).call()
+    assert env.pool.functions.spentPoints(tea, holder, oid).call() == 10 * POINT
     assert env.w3.eth.get_balance(Web3.to_checksum_address(holder)) == holder_eth  # the holder paid no gas
     (event,) = events(env.pool, "Spent", receipt)
     assert (event.args.holder, event.args.merchant, event.args.orderId, event.args.points) == (
@@ -119,8 +120,8 @@ def test_spend_for_works_once_and_burns_the_points(signed: Signed) -> None:
     expect_refusal(
         env.pool.functions.spendFor(holder, 10 * POINT, oid, signed.deadline, fresh),
         tea,
-        "PoolOrderReplayed",
-        [tea, oid],
+        "PoolSpendReplayed",
+        [tea, holder, oid],
         watch=signed.watch(oid),
     )
     # With a new order id the next nonce works.
@@ -309,3 +310,54 @@ def recover_permit_signer(
     signable = encode_typed_data(domain_data=domain, message_types=PERMIT_TYPES, message_data=message)
     signer: str = Account.recover_message(signable, vrs=(v, r, s))
     return signer
+
+
+def test_cancelling_voids_every_unused_permission(signed: Signed) -> None:
+    """Audit finding 6: a signed permission can be cancelled before a merchant uses it."""
+    env, holder, tea = signed.env, signed.holder, signed.tea
+    oid = order_id("spend-1")
+    signature = signed.sign()
+    receipt = transact(env.pool.functions.cancelSpendPermissions(), holder)
+    (event,) = events(env.pool, "SpendPermissionsCancelled", receipt)
+    assert (event.args.holder, event.args.nonce) == (holder, 1)
+    expect_refusal(
+        env.pool.functions.spendFor(holder, 10 * POINT, oid, signed.deadline, signature),
+        tea,
+        "PoolInvalidSignature",
+        [holder],
+        watch=signed.watch(oid),
+    )
+    # A permission signed after the cancellation (with the new nonce) works.
+    transact(env.pool.functions.spendFor(holder, 10 * POINT, oid, signed.deadline, signed.sign()), tea)
+    assert env.pool.functions.spentPoints(tea, holder, oid).call() == 10 * POINT
+
+
+def test_a_contract_wallet_spends_by_erc1271(env: PoolEnv) -> None:
+    """Audit finding 6: smart-contract wallets approve a permission through ERC-1271."""
+    owner, stranger, tea = env.customers[0], env.customers[1], env.merchants[0]
+    wallet, _ = deploy_contract(env.w3, "TestSmartWallet", owner, owner)
+    transact(env.pool.functions.checkout(wallet.address, 5_000 * env.unit, order_id("order-w")), tea)
+    deadline = latest_timestamp(env.w3) + 3_600
+    oid = order_id("wallet-spend")
+
+    def permission(signer: str, nonce: int) -> bytes:
+        return sign_spend(
+            local_account(env.w3, signer),
+            env.pool,
+            holder=wallet.address,
+            merchant=tea,
+            points=10 * POINT,
+            oid=oid,
+            nonce=nonce,
+            deadline=deadline,
+        )
+
+    watch = env_watch(env, spends=[(tea, wallet.address, oid)])
+    fn = env.pool.functions.spendFor(wallet.address, 10 * POINT, oid, deadline, permission(stranger, 0))
+    expect_refusal(fn, tea, "PoolInvalidSignature", [wallet.address], watch=watch)
+    transact(env.pool.functions.spendFor(wallet.address, 10 * POINT, oid, deadline, permission(owner, 0)), tea)
+    assert env.token.functions.balanceOf(wallet.address).call() == 340 * POINT
+    assert env.pool.functions.spentPoints(tea, wallet.address, oid).call() == 10 * POINT
+    # The wallet cancels its own permissions through a call it makes.
+    transact(wallet.functions.execute(env.pool.address, env.pool.encode_abi("cancelSpendPermissions", [])), owner)
+    assert env.pool.functions.nonces(wallet.address).call() == 2
