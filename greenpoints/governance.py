@@ -50,7 +50,8 @@ def execute_scheduled(w3: Web3, deployment: Deployment, scheduled: ScheduledCall
     """Execute a scheduled call whose delay has passed (the timelock refuses it earlier)."""
     timelock = contract(w3, "TimelockController", deployment.timelock)
     if not timelock.functions.isOperationReady(scheduled.operation_id).call():
-        raise ChainError(f"timelock operation 0x{scheduled.operation_id.hex()} is not ready (ready at {scheduled.ready_at})")
+        operation = f"0x{scheduled.operation_id.hex()}"
+        raise ChainError(f"timelock operation {operation} is not ready (ready at {scheduled.ready_at})")
     return send(
         timelock.functions.execute(scheduled.target, 0, scheduled.data, NO_PREDECESSOR, scheduled.salt),
         deployment.admin,

@@ -1,7 +1,8 @@
 """A random but reproducible workload against a local deployment.
 
 Several merchants with different skim rates check out for many customers; customers transfer,
-spend, redeem and burn points directly; a sponsor tops the pool up. The same seed against the same
+spend, redeem and burn points directly and cancel spend permissions; a sponsor tops the pool up;
+the tax collector withdraws the tax. The same seed against the same
 fresh deployment sends the same transactions. The indexer and API tests reuse it.
 """
 
@@ -21,7 +22,17 @@ from greenpoints.pool_state import read_pool_state
 from greenpoints.units import POINT_DECIMALS, format_units
 
 # Relative weights of the actions in the workload.
-WEIGHTS = {"checkout": 40, "transfer": 14, "spend": 12, "redeem": 14, "fund": 6, "burn": 8, "approve_burn": 6}
+WEIGHTS = {
+    "checkout": 40,
+    "transfer": 14,
+    "spend": 12,
+    "redeem": 14,
+    "fund": 6,
+    "burn": 8,
+    "approve_burn": 6,
+    "withdraw_tax": 3,
+    "cancel_permissions": 2,
+}
 
 
 @dataclass
@@ -78,6 +89,9 @@ def simulate(
             action = "checkout"
         if action == "fund" and not deployment.test_asset:
             action = "checkout"
+        collector = deployment.tax_collector
+        if action == "withdraw_tax" and pool.functions.taxOwed(collector).call() == 0:
+            action = "checkout"
         text = ""
         if action == "checkout":
             merchant = rng.choice(deployment.merchants)
@@ -85,6 +99,14 @@ def simulate(
             sale = rng.randint(1, 5_000) * unit + rng.randint(0, 99) * unit // 100
             receipt = send(pool.functions.checkout(customer, sale, order_id(step)), merchant.address)
             text = f"checkout at {merchant.name}: sale {format_units(sale, deployment.asset_decimals)}"
+        elif action == "withdraw_tax":
+            owed = pool.functions.taxOwed(collector).call()
+            receipt = send(pool.functions.withdrawTax(), collector)
+            text = f"the tax collector withdraws {format_units(owed, deployment.asset_decimals)}"
+        elif action == "cancel_permissions":
+            canceller = rng.choice(customers)
+            receipt = send(pool.functions.cancelSpendPermissions(), canceller)
+            text = "a customer cancels its spend permissions"
         else:
             holder, balance = rng.choice(have)
             amount = max(1, balance * rng.randint(1, 60) // 100)

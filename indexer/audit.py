@@ -1,8 +1,9 @@
 """Compare the mirror with the chain at the indexed block (eth_call at the cursor).
 
 Checks every holder's `balanceOf`, `totalSupply` (also against the sum of balances), `reserve()`,
-`taxAccrued()`, `price()`, the merchants' settings, and that the pool holds at least
-`reserve + taxAccrued` of its asset. A halted indexer, or a cursor block the node no longer has,
+`taxAccrued()`, `price()`, the parameters (fees, pool share, tax collector, global daily cap), the
+merchants' settings, that no points exist exactly when the reserve is 0, and that the pool holds at
+least `reserve + taxAccrued` of its asset. A halted indexer, or a cursor block the node no longer has,
 is a failure too: the mirror is not the chain's.
 """
 
@@ -29,6 +30,20 @@ RESERVE = _selector("reserve()")
 TAX_ACCRUED = _selector("taxAccrued()")
 PRICE = _selector("price()")
 MERCHANT = _selector("merchant(address)")
+FEE_BPS = _selector("feeBps()")
+TAX_BPS = _selector("taxBps()")
+POOL_SHARE_BPS = _selector("poolShareBps()")
+TAX_COLLECTOR = _selector("taxCollector()")
+GLOBAL_DAILY_CAP = _selector("globalDailyCap()")
+
+# The parameters as the mirror last saw them set: (what, SQL for the latest value).
+_LATEST = "FROM {table} WHERE chain_id = :c ORDER BY block_number DESC, log_index DESC LIMIT 1"
+PARAMETER_QUERIES = {
+    "fees": "SELECT fee_bps, tax_bps " + _LATEST.format(table="fee_updates"),
+    "pool share": "SELECT pool_share_bps " + _LATEST.format(table="pool_share_updates"),
+    "tax collector": "SELECT collector " + _LATEST.format(table="tax_collector_updates"),
+    "global daily cap": "SELECT cap " + _LATEST.format(table="global_cap_updates"),
+}
 
 
 def _address_arg(address: str) -> str:
@@ -97,6 +112,10 @@ def audit(engine: Engine, rpc: RpcClient, target: Target, *, max_listed: int = 2
             text("SELECT merchant, rate_bps, daily_cap, active FROM merchants WHERE chain_id = :c ORDER BY merchant"),
             {"c": target.chain_id},
         ).all()
+        parameters = {
+            what: conn.execute(text(sql), {"c": target.chain_id}).one_or_none()
+            for what, sql in PARAMETER_QUERIES.items()
+        }
     block = state.cursor_block
     report = AuditReport(chain_id=target.chain_id, pool=target.pool, block=block, holders=len(balances))
     if state.halted_reason is not None:
@@ -120,6 +139,13 @@ def audit(engine: Engine, rpc: RpcClient, target: Target, *, max_listed: int = 2
         (target.pool, TAX_ACCRUED),
         (target.pool, PRICE),
         (target.asset, BALANCE_OF + _address_arg(target.pool)),
+    ]
+    calls += [
+        (target.pool, FEE_BPS),
+        (target.pool, TAX_BPS),
+        (target.pool, POOL_SHARE_BPS),
+        (target.pool, TAX_COLLECTOR),
+        (target.pool, GLOBAL_DAILY_CAP),
     ]
     calls += [(target.pool, MERCHANT + _address_arg(m.merchant)) for m in merchants]
     results = rpc.eth_calls(calls, block)
@@ -148,7 +174,17 @@ def audit(engine: Engine, rpc: RpcClient, target: Target, *, max_listed: int = 2
         report.lines.append(f"  ok    asset.balanceOf(pool) {asset_balance} >= reserve + taxAccrued {reserve + tax}")
     else:
         report.fail(f"asset.balanceOf(pool) {asset_balance} < reserve + taxAccrued {reserve + tax}")
-    for m, result in zip(merchants, results[n + 5 :], strict=True):
+    # SPEC §2: no points exist exactly when the reserve is 0 (nothing left for the next minter).
+    if (supply == 0) != (reserve == 0):
+        report.fail(f"supply {supply} and reserve {reserve}: one is 0 and the other is not")
+    fee, tax_bps, share, collector, cap = (_words(r)[0] for r in results[n + 5 : n + 10])
+    mirror = {what: tuple(row) if row is not None else None for what, row in parameters.items()}
+    report.check("fees (feeBps, taxBps)", mirror["fees"], (fee, tax_bps))
+    report.check("poolShareBps", mirror["pool share"], (share,))
+    report.check("taxCollector", mirror["tax collector"], ("0x" + f"{collector:040x}",))
+    cap_row = mirror["global daily cap"]
+    report.check("globalDailyCap", (int(cap_row[0]),) if cap_row else None, (cap,))
+    for m, result in zip(merchants, results[n + 10 :], strict=True):
         rate, cap, active, _ = _words(result)
         report.check(f"merchant {m.merchant}", (m.rate_bps, int(m.daily_cap), m.active), (rate, cap, bool(active)))
     return report

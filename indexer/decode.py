@@ -20,7 +20,7 @@ from indexer.rpc import Log
 
 ZERO_ADDRESS = "0x" + "0" * 40
 # Events whose `reserveAfter`/`supplyAfter` describe the pool after the change.
-STATE_EVENTS = frozenset({"CheckedOut", "Redeemed", "Spent", "Funded", "PointsBurned"})
+STATE_EVENTS = frozenset({"CheckedOut", "Redeemed", "Spent", "Funded", "PointsBurned", "TaxWithdrawn"})
 
 # The events we decode: contract, event, the table its rows go to (see the 0002 migration), and
 # per parameter (ABI name, column, kind, indexed). "uint" covers every uintN.
@@ -82,8 +82,34 @@ _LAYOUTS: tuple[tuple[str, str, str, tuple[tuple[str, str, str, bool], ...]], ..
         "DividendPool",
         "TaxWithdrawn",
         "tax_withdrawals",
-        (("to", "recipient", "address", True), ("amount", "amount", "uint", False)),
+        (
+            ("to", "recipient", "address", True),
+            ("amount", "amount", "uint", False),
+            ("reserveAfter", "reserve_after", "uint", False),
+            ("supplyAfter", "supply_after", "uint", False),
+        ),
     ),
+    (
+        "DividendPool",
+        "SpendPermissionsCancelled",
+        "spend_permission_cancellations",
+        (("holder", "holder", "address", True), ("nonce", "nonce", "uint", False)),
+    ),
+    ("DividendPool", "GlobalDailyCapSet", "global_cap_updates", (("cap", "cap", "uint", False),)),
+    (
+        "DividendPool",
+        "DefaultAdminTransferScheduled",
+        "admin_transfer_schedules",
+        (("newAdmin", "new_admin", "address", True), ("acceptSchedule", "accept_schedule", "uint", False)),
+    ),
+    ("DividendPool", "DefaultAdminTransferCanceled", "admin_transfer_cancellations", ()),
+    (
+        "DividendPool",
+        "DefaultAdminDelayChangeScheduled",
+        "admin_delay_schedules",
+        (("newDelay", "new_delay", "uint", False), ("effectSchedule", "effect_schedule", "uint", False)),
+    ),
+    ("DividendPool", "DefaultAdminDelayChangeCanceled", "admin_delay_cancellations", ()),
     (
         "DividendPool",
         "MerchantSet",

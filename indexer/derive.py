@@ -1,9 +1,10 @@
 """Turn a batch of decoded events into the rows of the derived tables (pure, no I/O).
 
 Balances come from `Transfer` (mint from 0x0, burn to 0x0). The pool-state series takes reserve
-and supply from each state event's `reserveAfter`/`supplyAfter` (SPEC §3.5); the accrued tax
-follows `Redeemed.tax` and `TaxWithdrawn`; a mint or burn seen only as a `Transfer` (no state
-event in the same transaction) still gets a row, from the tracked supply.
+and supply from each state event's `reserveAfter`/`supplyAfter` (SPEC §3.5, `TaxWithdrawn`
+included); the accrued tax follows `Redeemed.tax` and `TaxWithdrawn.amount`; a mint or burn seen
+only as a `Transfer` (no state event in the same transaction) still gets a row, from the tracked
+supply.
 """
 
 from __future__ import annotations
@@ -128,6 +129,8 @@ def derive(
             reserve, supply = int(a["reserveAfter"]), int(a["supplyAfter"])
             if name == "Redeemed":
                 tax += int(a["tax"])
+            elif name == "TaxWithdrawn":
+                tax -= int(a["amount"])
             state_row(e, name)
             if name == "CheckedOut":
                 entry = rows.merchant_daily.setdefault((str(a["merchant"]), day_of(e.block_time)), [0, 0, 0])
@@ -136,9 +139,6 @@ def derive(
             elif name == "Spent":
                 entry = rows.merchant_daily.setdefault((str(a["merchant"]), day_of(e.block_time)), [0, 0, 0])
                 entry[1] += int(a["points"])
-        elif name == "TaxWithdrawn":
-            tax -= int(a["amount"])
-            state_row(e, name)
         elif name == "MerchantSet":
             rows.merchants[str(a["merchant"])] = (
                 int(a["rateBps"]),

@@ -13,7 +13,10 @@ def stable(TestStablecoin, accounts):
 
 @pytest.fixture(scope="module")
 def pool(DividendPool, stable, accounts):
-    return DividendPool.deploy(stable, accounts[0], accounts[1], "Green Points", "GP", {"from": accounts[0]})
+    # accounts[0] holds every role itself here (no timelock), accounts[1] collects the tax.
+    return DividendPool.deploy(
+        stable, accounts[0], accounts[0], accounts[1], 0, 10**25, "Green Points", "GP", {"from": accounts[0]}
+    )
 
 
 @pytest.fixture(scope="module")

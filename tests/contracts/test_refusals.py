@@ -162,9 +162,7 @@ def test_daily_cap_refuses_the_excess_and_resets_at_utc_midnight(env: PoolEnv) -
 
 
 @pytest.mark.parametrize(("cap_env", "over"), [("env", 1), ("env", 0), ("env18", 1), ("env18", 0)])
-def test_daily_cap_is_exact_to_the_smallest_unit(
-    request: pytest.FixtureRequest, cap_env: str, over: int
-) -> None:
+def test_daily_cap_is_exact_to_the_smallest_unit(request: pytest.FixtureRequest, cap_env: str, over: int) -> None:
     """A checkout that would mint one smallest unit of points more than remains today is refused;
     exactly what remains is minted. Both caps are checked: the merchant's and the global one."""
     e: PoolEnv = request.getfixturevalue(cap_env)

@@ -66,7 +66,8 @@ def test_workload_mirror_equals_chain(workload: tuple[PoolEnv, SimulationResult]
     for r in rows(engine, "SELECT reserve, supply, price FROM pool_states"):
         assert int(r.price) == price_of(int(r.reserve), int(r.supply), env.deployment.asset_decimals)
     kinds = {r.kind for r in rows(engine, "SELECT DISTINCT kind FROM pool_states")}
-    assert {"CheckedOut", "Redeemed", "Spent", "Funded", "PointsBurned"} <= kinds
+    assert {"CheckedOut", "Redeemed", "Spent", "Funded", "PointsBurned", "TaxWithdrawn"} <= kinds
+    assert_pool_states_equal_the_chain(engine, env)
 
     # Balance at a historic block equals balanceOf at that block.
     historic = env.deployment.deployment_block + (head - env.deployment.deployment_block) // 2
@@ -114,6 +115,28 @@ def test_workload_mirror_equals_chain(workload: tuple[PoolEnv, SimulationResult]
     assert isinstance(args["points"], str) and args["points"].isdigit()
 
 
+def assert_pool_states_equal_the_chain(engine: Engine, env: PoolEnv) -> None:
+    """The last pool-state row of every block equals the pool's views called at that block."""
+    last_of_block = rows(
+        engine,
+        "SELECT DISTINCT ON (block_number) block_number, reserve, supply, tax_accrued, price FROM pool_states"
+        " ORDER BY block_number, log_index DESC",
+    )
+    assert len(last_of_block) > 100
+    views = [(env.pool, "reserve"), (env.token, "totalSupply"), (env.pool, "taxAccrued"), (env.pool, "price")]
+    requests = [
+        ("eth_call", [{"to": c.address, "data": c.encode_abi(name, [])}, hex(r.block_number)])
+        for r in last_of_block
+        for c, name in views
+    ]
+    answers = env.w3.provider.make_batch_request(requests)  # type: ignore[attr-defined]
+    assert isinstance(answers, list)
+    chain = [int(a["result"], 16) for a in answers]
+    for i, r in enumerate(last_of_block):
+        mirror = [int(r.reserve), int(r.supply), int(r.tax_accrued), int(r.price)]
+        assert mirror == chain[4 * i : 4 * i + 4], f"pool_states at block {r.block_number}"
+
+
 def test_indexing_twice_and_replaying_change_nothing(
     workload: tuple[PoolEnv, SimulationResult], engine: Engine
 ) -> None:
@@ -157,6 +180,28 @@ def test_cli_index_once_and_audit(workload: tuple[PoolEnv, SimulationResult], db
     assert broken.returncode == 1
     assert "DIFF" in broken.stdout
     assert broken.stderr.strip().count("\n") == 0 and "greenpoints: error: audit failed" in broken.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ("UPDATE fee_updates SET fee_bps = fee_bps + 1", "fees (feeBps, taxBps)"),
+        ("UPDATE pool_share_updates SET pool_share_bps = 4000", "poolShareBps"),
+        ("UPDATE tax_collector_updates SET collector = '0x" + "0" * 39 + "1'", "taxCollector"),
+        ("DELETE FROM global_cap_updates", "globalDailyCap"),
+    ],
+)
+def test_audit_names_a_parameter_the_mirror_got_wrong(
+    workload: tuple[PoolEnv, SimulationResult], engine: Engine, change: str, named: str
+) -> None:
+    env, _ = workload
+    indexer = make_indexer(engine, env.w3.provider.endpoint_uri, env.deployment, batch_size=500)  # type: ignore[attr-defined]
+    indexer.catch_up()
+    assert audit(engine, indexer.rpc, indexer.target).ok
+    with engine.begin() as conn:
+        conn.execute(text(change))
+    report = audit(engine, indexer.rpc, indexer.target)
+    assert [d.split(":")[0] for d in report.differences] == [named]
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import requests
 from sqlalchemy import Engine, text
 from web3 import Web3
 
-from greenpoints.chain import contract
+from greenpoints.chain import contract, send
 from indexer import db
 from indexer.copy_text import event_lines
 from indexer.decode import ZERO_ADDRESS, Event, decode_logs, layouts
@@ -96,13 +96,18 @@ def test_decode_known_layouts_and_skip_strangers() -> None:
     assert transfer.row.split("\t") == [ZERO_ADDRESS, A, str(big)]
 
 
-def test_topics_match_web3(private_chain: Chain) -> None:
-    pool = contract(private_chain.w3, "DividendPool", private_chain.deployment.pool)
+def test_topics_match_web3_and_the_chain(private_chain: Chain) -> None:
     expected = (
         "0x" + Web3.keccak(text="CheckedOut(address,address,bytes32,uint256,uint256,uint256,uint256,uint256)").hex()
     )
     assert topic_of("CheckedOut") == expected
-    assert pool.events.CheckedOut  # the ABI has it
+    # The topic the pool really logs for a checkout is the one the decoder looks for.
+    deployment = private_chain.deployment
+    pool = contract(private_chain.w3, "DividendPool", deployment.pool)
+    merchant = deployment.merchants[0].address
+    receipt = send(pool.functions.checkout(deployment.admin, 10**9, Web3.keccak(text="t")), merchant)
+    pool_topics = {log["topics"][0].to_0x_hex() for log in receipt["logs"] if log["address"] == deployment.pool}
+    assert pool_topics == {expected}
 
 
 def event(name: str, args: dict[str, Any], block: int, index: int, tx: str = "0x01") -> Event:
@@ -133,7 +138,14 @@ def test_derive_balances_pool_states_and_merchant_days() -> None:
         event("Transfer", {"from": A, "to": ZERO_ADDRESS, "value": 100}, 3, 0, "0x04"),
         event("PointsBurned", {"holder": A, "amount": 100, "reserveAfter": 300, "supplyAfter": 600}, 3, 1, "0x04"),
         event("Transfer", {"from": B, "to": ZERO_ADDRESS, "value": 50}, 4, 0, "0x05"),  # a burn with no pool event
-        event("TaxWithdrawn", {"to": M, "amount": 0}, 5, 0, "0x06"),
+        event(
+            "Redeemed",
+            {"holder": B, "points": 1, "payout": 0, "tax": 7, "kept": 0, "reserveAfter": 293, "supplyAfter": 549},
+            5,
+            0,
+            "0x06",
+        ),
+        event("TaxWithdrawn", {"to": M, "amount": 7, "reserveAfter": 293, "supplyAfter": 549}, 6, 0, "0x07"),
     ]
     rows = derive(events, {B: 1}, PoolSnapshot(), 6)
     assert holders_of(events) == {A, B}
@@ -141,9 +153,17 @@ def test_derive_balances_pool_states_and_merchant_days() -> None:
     # Per Transfer, in order: the sender's and the receiver's balance after it (None for 0x0).
     assert rows.transfer_balances == [(None, 700), (500, 201), (201, 201), (400, None), (151, None)]
     kinds = [(s[0], s[7], s[4]) for s in rows.pool_states]
-    assert kinds == [(1, "CheckedOut", 700), (3, "PointsBurned", 600), (4, "Burn", 550), (5, "TaxWithdrawn", 550)]
+    assert kinds == [
+        (1, "CheckedOut", 700),
+        (3, "PointsBurned", 600),
+        (4, "Burn", 550),
+        (5, "Redeemed", 549),
+        (6, "TaxWithdrawn", 549),
+    ]
     assert rows.pool_states[0][6] == price_of(300, 700, 6) == 300 * 10**12 * 10**18 // 700
-    assert rows.last_state == PoolSnapshot(300, 550, 0)
+    # The tax accrued by the redemption and withdrawn after it; the reserve from the events.
+    assert [(s[3], s[5]) for s in rows.pool_states[3:]] == [(293, 7), (293, 0)]
+    assert rows.last_state == PoolSnapshot(293, 549, 0)
     ((key, totals),) = rows.merchant_daily.items()
     assert key[0] == M and str(key[1]) == "1970-01-04" and totals == [700, 0, 1]
     assert price_of(5, 0, 6) == 0

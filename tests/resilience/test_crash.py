@@ -64,6 +64,8 @@ class CrashRun:
     final_code: int | None = None
     reference_output: str = ""
     reference_code: int | None = None
+    audit_output: str = ""  # `greenpoints audit` of the killed-and-restarted mirror, against the chain
+    audit_code: int | None = None
     head: int = 0
     import_seconds: float = 0.0  # bare `import` of the CLI's indexer modules, for comparison
 
@@ -130,6 +132,8 @@ def crash_run(tmp_path_factory: pytest.TempPathFactory, postgres: None) -> Itera
                 code = final.wait(timeout=300)
                 outcome.final_code, outcome.final_output = code, final.output()
                 final.close()
+                audited = run_cli(setup, "audit")
+                outcome.audit_code, outcome.audit_output = audited.returncode, describe(audited)
             outcome.import_seconds = import_time()
             # The reference reads by itself (no backfill worker), the killed runs through the worker.
             reference = run_cli(
@@ -152,6 +156,7 @@ def test_killed_backfill_equals_uninterrupted_run(crash_run: CrashRun) -> None:
         row = conn.execute("SELECT count(*) FROM events").fetchone()  # the view over every event table
     events = int(row[0]) if row else 0
     assert events >= SPEC.events, f"expected the ~{SPEC.events} events of the workload, the mirror has {events}"
+    assert crash_run.audit_code == 0, f"the audit of the restarted mirror against the chain:\n{crash_run.audit_output}"
     problems = diff_snapshots(crashed, clean)
     assert not problems, "the killed-and-restarted mirror differs from an uninterrupted one:\n" + "\n".join(problems)
     print(f"{crash_run.kills} kills: " + "; ".join(crash_run.kill_moments))
