@@ -6,7 +6,7 @@ tests share. Every division rounds the way the contract rounds: always in the po
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 BPS = 10_000
 POINT = 10**18
@@ -29,8 +29,7 @@ def price(reserve: int, supply: int, asset_decimals: int) -> int:
     return reserve * scale_of(asset_decimals) * POINT // supply
 
 
-@dataclass(frozen=True, slots=True)
-class CheckoutQuote:
+class CheckoutQuote(NamedTuple):
     """What a checkout mints and pulls in: `points` (18 decimals), `pool_in` (asset units).
 
     `face_points` is the article's 70 % at face value; `points` is less when the mint bound
@@ -69,8 +68,7 @@ def quote_checkout(
     return CheckoutQuote(skim=skim, pool_in=pool_in, face_points=face, points=points)
 
 
-@dataclass(frozen=True, slots=True)
-class RedeemQuote:
+class RedeemQuote(NamedTuple):
     """What redeeming gives: `payout` to the holder, `tax` accrued for the collector, `kept` in
     the pool (asset units); `gross` = payout + tax + kept."""
 
