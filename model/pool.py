@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from greenpoints import rules
 from greenpoints.pool_constants import PoolBounds, pool_bounds
-from greenpoints.rules import BPS, CheckoutQuote, RedeemQuote, Refused
+from greenpoints.rules import CheckoutQuote, RedeemQuote, Refused
 
 ZERO = "0x0000000000000000000000000000000000000000"
 MAX_UINT256 = 2**256 - 1
@@ -341,8 +341,3 @@ class Pool:
     def _burn(self, holder: str, amount: int) -> None:
         self.balances[holder] -= amount
         self.supply -= amount
-
-
-def fee_of(bps: int, amount: int) -> int:
-    """`amount × bps / BPS` rounded down: a share of an amount (used by scenarios for rates)."""
-    return amount * bps // BPS
