@@ -88,10 +88,12 @@ def test_scenario_files(name: str, tmp_path: Path) -> None:
     assert sum(len(trace.rows) for trace in result.traces) == len(rows)
 
 
-def test_cli_model_writes_files_and_refuses_bad_parameters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    plot, table = tmp_path / "f.png", tmp_path / "f.csv"
-    assert main(["model", "fraud", "--params", "days=1", "--plot", str(plot), "--csv", str(table)]) == 0
-    assert plot.stat().st_size > 0 and table.stat().st_size > 0
+def test_cli_model_writes_its_csv_and_refuses_bad_parameters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "f.csv"  # (the plots are the test above's)
+    assert main(["model", "fraud", "--params", "days=1", "--csv", str(table)]) == 0
+    assert table.stat().st_size > 0
     assert "Threshold" in capsys.readouterr().out
     for bad in (["fee_bps=2001"], ["pool_share_bps=999"], ["nonsense=1"], ["fee_bps"], ["fee_bps=500", "tax_bps=600"]):
         assert main(["model", "article", "--params", *bad]) == 1
