@@ -36,6 +36,12 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
 
     with open_chain(settings) as w3:
         deployment = open_deployment(settings, w3)
+        if args.check:
+            from model.check import check
+
+            checked = check(w3, deployment, args.orders, args.seed)
+            print(f"model and chain agree over {checked.steps} steps: {checked.describe()}")
+            return
         result = simulate(w3, deployment, args.orders, args.seed)
         done = ", ".join(f"{count} {action}" for action, count in sorted(result.counts.items()))
         print(f"simulated {args.orders} actions: {done}")
@@ -83,6 +89,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--orders", type=positive, default=50, help="number of actions (default 50)")
     p.add_argument("--seed", type=non_negative, default=1, help="random seed (default 1)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="run the actions both on chain and in the economics model; fail on the first difference",
+    )
     p.set_defaults(run=cmd_simulate)
 
     p = sub.add_parser(

@@ -13,12 +13,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from cli import contracts, demo, indexing
+from cli import contracts, demo, indexing, model
 from greenpoints.config import Settings, load_settings
 from greenpoints.errors import GreenPointsError
 
 # Each command module adds its subcommands with `register(sub, common)`.
-COMMAND_MODULES = (contracts, indexing, demo)
+COMMAND_MODULES = (contracts, indexing, demo, model)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -114,7 +114,7 @@ def test_demo_runs_the_walkthrough_end_to_end(tmp_path: Path) -> None:
 
 
 # Arguments a command needs besides the global options, to parse at all.
-REQUIRED_ARGS: dict[str, list[str]] = {"db": ["upgrade"], "resync": ["--from-deployment"]}
+REQUIRED_ARGS: dict[str, list[str]] = {"db": ["upgrade"], "resync": ["--from-deployment"], "model": ["fraud"]}
 
 
 def _commands() -> list[str]:
