@@ -43,48 +43,45 @@ class SimulationResult:
     tx_hashes: list[str] = field(default_factory=list)
 
 
-def simulate(
-    w3: Web3,
-    deployment: Deployment,
-    orders: int,
-    seed: int,
-    *,
-    log: Callable[[str], None] | None = print,
-    report_every: int | None = None,
-) -> SimulationResult:
-    """Run `orders` random actions (seeded by `seed`) and print the pool state as it goes."""
-    if not deployment.merchants:
-        raise DeploymentError("the deployment has no demo merchants: simulate runs on a local deployment")
-    if orders < 1:
-        raise ValueError("orders must be at least 1")
-    rng = random.Random(seed)
-    pool = contract(w3, "DividendPool", deployment.pool)
-    token = contract(w3, "PointsToken", deployment.points_token)
-    stable = contract(w3, "TestStablecoin", deployment.asset)
-    roles = local_roles(w3)
-    customers: list[str] = roles["customers"]
-    sponsor: str = roles["admin"]
-    unit = 10**deployment.asset_decimals
-    # Order ids depend on where the run starts, so a second run never replays the first one's ids.
-    start_block = w3.eth.block_number
-    result = SimulationResult()
-    every = report_every or max(1, orders // 20)
+class Workload:
+    """The seeded random actions, one `step` at a time: `simulate` runs a number of them, the
+    demo's traffic runs them until it is stopped."""
 
-    def order_id(step: int) -> bytes:
+    def __init__(self, w3: Web3, deployment: Deployment, seed: int) -> None:
+        if not deployment.merchants:
+            raise DeploymentError("the deployment has no demo merchants: simulate runs on a local deployment")
+        self.w3, self.deployment, self.seed = w3, deployment, seed
+        self.rng = random.Random(seed)
+        self.pool = contract(w3, "DividendPool", deployment.pool)
+        self.token = contract(w3, "PointsToken", deployment.points_token)
+        self.stable = contract(w3, "TestStablecoin", deployment.asset)
+        roles = local_roles(w3)
+        self.customers: list[str] = roles["customers"]
+        self.sponsor: str = roles["admin"]
+        self.unit = 10**deployment.asset_decimals
+        # Order ids depend on where the run starts, so a second run never replays the first one's ids.
+        self.start_block = w3.eth.block_number
+        self.steps = 0
+        if deployment.test_asset:
+            send(self.stable.functions.approve(deployment.pool, MAX_UINT256), self.sponsor)
+
+    def order_id(self, step: int) -> bytes:
         return Web3.solidity_keccak(
-            ["address", "uint256", "uint256", "uint256"], [deployment.pool, start_block, seed, step]
+            ["address", "uint256", "uint256", "uint256"], [self.deployment.pool, self.start_block, self.seed, step]
         )
 
-    def holders() -> list[tuple[str, int]]:
-        balances = [(c, token.functions.balanceOf(c).call()) for c in customers]
+    def holders(self) -> list[tuple[str, int]]:
+        balances = [(c, self.token.functions.balanceOf(c).call()) for c in self.customers]
         return [(c, b) for c, b in balances if b > 0]
 
-    if deployment.test_asset:
-        send(stable.functions.approve(deployment.pool, MAX_UINT256), sponsor)
-
-    for step in range(orders):
+    def step(self) -> tuple[str, str, str]:
+        """One random action: (action, what was done, transaction hash)."""
+        rng, pool, token, stable = self.rng, self.pool, self.token, self.stable
+        deployment, customers, sponsor, unit = self.deployment, self.customers, self.sponsor, self.unit
+        step = self.steps
+        self.steps += 1
         action = rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()))[0]
-        have = holders() if action != "checkout" else []
+        have = self.holders() if action != "checkout" else []
         if action != "checkout" and not have:
             action = "checkout"
         if action == "fund" and not deployment.test_asset:
@@ -92,12 +89,11 @@ def simulate(
         collector = deployment.tax_collector
         if action == "withdraw_tax" and pool.functions.taxOwed(collector).call() == 0:
             action = "checkout"
-        text = ""
         if action == "checkout":
             merchant = rng.choice(deployment.merchants)
             customer = rng.choice(customers)
             sale = rng.randint(1, 5_000) * unit + rng.randint(0, 99) * unit // 100
-            receipt = send(pool.functions.checkout(customer, sale, order_id(step)), merchant.address)
+            receipt = send(pool.functions.checkout(customer, sale, self.order_id(step)), merchant.address)
             text = f"checkout at {merchant.name}: sale {format_units(sale, deployment.asset_decimals)}"
         elif action == "withdraw_tax":
             owed = pool.functions.taxOwed(collector).call()
@@ -119,7 +115,7 @@ def simulate(
                 text = f"transfer {shown} points"
             elif action == "spend":
                 merchant = rng.choice(deployment.merchants)
-                receipt = send(pool.functions.spend(merchant.address, amount, order_id(step)), holder)
+                receipt = send(pool.functions.spend(merchant.address, amount, self.order_id(step)), holder)
                 text = f"spend {shown} points at {merchant.name}"
             elif action == "redeem":
                 payout = pool.functions.quoteRedeem(amount).call()[0]
@@ -140,8 +136,28 @@ def simulate(
                 send(token.functions.approve(spender, amount), holder)
                 receipt = send(token.functions.burnFrom(holder, amount), spender)
                 text = f"burnFrom {shown} points"
+        return action, text, receipt["transactionHash"].to_0x_hex()
+
+
+def simulate(
+    w3: Web3,
+    deployment: Deployment,
+    orders: int,
+    seed: int,
+    *,
+    log: Callable[[str], None] | None = print,
+    report_every: int | None = None,
+) -> SimulationResult:
+    """Run `orders` random actions (seeded by `seed`) and print the pool state as it goes."""
+    if orders < 1:
+        raise ValueError("orders must be at least 1")
+    workload = Workload(w3, deployment, seed)
+    result = SimulationResult()
+    every = report_every or max(1, orders // 20)
+    for step in range(orders):
+        action, text, tx_hash = workload.step()
         result.counts[action] = result.counts.get(action, 0) + 1
-        result.tx_hashes.append(receipt["transactionHash"].to_0x_hex())
+        result.tx_hashes.append(tx_hash)
         if log is not None and ((step + 1) % every == 0 or step + 1 == orders):
             state = read_pool_state(w3, deployment)
             log(f"[{step + 1}/{orders}] {text} -> {state.describe(deployment.asset_decimals)}")
