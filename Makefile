@@ -31,7 +31,7 @@ artifacts/.fingerprint: $(VENV)/.installed node_modules/.installed $(wildcard co
 
 demo: setup
 	tools/ensure-postgres.sh
-	$(BIN)/greenpoints demo
+	$(BIN)/greenpoints walkthrough
 
 test: setup
 	tools/ensure-postgres.sh

@@ -1,4 +1,7 @@
-"""The `demo` command (the main job); its work is in `cli.demo_job`, imported only when it runs."""
+"""The main job (`demo`), the SPEC §2 walkthrough (`walkthrough`) and a local chain (`chain`).
+
+Their work is in `cli.walkthrough_job` and the other `cli` modules, imported only when a command runs.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +12,18 @@ from cli.args import non_negative, positive
 from greenpoints.config import Settings
 
 
-def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
-    from cli.demo_job import run_demo
+def cmd_walkthrough(args: argparse.Namespace, settings: Settings) -> None:
+    from cli.walkthrough_job import run_walkthrough_job
 
-    run_demo(settings, orders=args.orders, seed=args.seed)
+    run_walkthrough_job(settings, orders=args.orders, seed=args.seed)
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
-        "demo", parents=[common], help="the main job: a fresh local chain, deploy, the SPEC examples, a simulation"
+        "walkthrough",
+        parents=[common],
+        help="the SPEC §2 examples step by step on a fresh local chain, a simulation, then index and audit",
     )
     p.add_argument("--orders", type=positive, default=40, help="actions in the simulation (default 40)")
     p.add_argument("--seed", type=non_negative, default=7, help="random seed (default 7)")
-    p.set_defaults(run=cmd_demo)
+    p.set_defaults(run=cmd_walkthrough)

@@ -98,8 +98,8 @@ def test_simulate_refuses_a_deployment_for_another_chain(anvil: Anvil, tmp_path:
     assert "malformed" in result.stderr or "chain 5" in result.stderr
 
 
-def test_demo_runs_the_walkthrough_end_to_end(tmp_path: Path) -> None:
-    result = run_cli("demo", "--orders", "5", cwd=tmp_path, timeout=300)
+def test_walkthrough_runs_end_to_end(tmp_path: Path) -> None:
+    result = run_cli("walkthrough", "--orders", "5", cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     # The SPEC §2 figures, as printed after each step.

@@ -1,5 +1,5 @@
-"""The main job on local defaults: a fresh anvil, deploy, the SPEC §2 walkthrough, a simulation,
-then the indexer's backfill into PostgreSQL and the audit of the mirror against the chain."""
+"""`greenpoints walkthrough`: a fresh anvil, deploy, the SPEC §2 examples step by step, a short
+simulation, then the indexer's backfill into PostgreSQL and the audit of the mirror against the chain."""
 
 from __future__ import annotations
 
@@ -18,17 +18,17 @@ from greenpoints.simulate import simulate
 from greenpoints.walkthrough import run_walkthrough
 from indexer.service import index, run_audit
 
-DEMO_DATABASE = "greenpoints_demo"
+WALKTHROUGH_DATABASE = "greenpoints_walkthrough"
 
 
-def fresh_demo_database(settings: Settings) -> str:
-    """(Re)create the demo's own database on the configured server (or the local one); its URL.
+def fresh_walkthrough_database(settings: Settings) -> str:
+    """(Re)create the walkthrough's own database on the configured server (or the local one).
 
-    The demo's chain is new on every run, so its mirror starts empty; it never writes into the
-    database named in GREENPOINTS_DATABASE_URL itself.
+    Its chain is new on every run, so its mirror starts empty; it never writes into the database
+    named in GREENPOINTS_DATABASE_URL itself.
     """
     try:
-        return create_database(DEMO_DATABASE, settings.database_url, replace=True)
+        return create_database(WALKTHROUGH_DATABASE, settings.database_url, replace=True)
     except psycopg.OperationalError as exc:
         server = make_url(settings.database_url or LOCAL_SERVER)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
@@ -38,16 +38,16 @@ def fresh_demo_database(settings: Settings) -> str:
         ) from None
 
 
-def run_demo(settings: Settings, orders: int, seed: int) -> None:
+def run_walkthrough_job(settings: Settings, orders: int, seed: int) -> None:
     """Run everything on a throw-away local chain and print the pool after each step."""
-    database_url = fresh_demo_database(settings)
+    database_url = fresh_walkthrough_database(settings)
     print("compiling contracts (skipped when unchanged)")
     build()
     with Anvil() as node:
         print(f"started anvil on {node.url}")
         w3 = connect(node.url)
         deployment = deploy(w3)
-        deployment_file = deployment.save(LOCAL_DIR / "demo" / f"{deployment.chain_id}.json")
+        deployment_file = deployment.save(LOCAL_DIR / "walkthrough" / f"{deployment.chain_id}.json")
         run_walkthrough(w3, deployment)
         print(f"simulation: {orders} random actions, seed {seed}")
         simulate(w3, deployment, orders, seed, report_every=1)
