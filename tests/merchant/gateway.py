@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -23,6 +24,7 @@ from web3 import Web3
 from greenpoints import databases
 from greenpoints.anvil import Anvil, free_port
 from greenpoints.chain import connect
+from greenpoints.compiler import ROOT
 from greenpoints.deploy import deploy
 from greenpoints.deployment import Deployment
 from merchant.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, WebhookSignatureError, verify
@@ -133,9 +135,14 @@ def database(chain: Chain) -> Iterator[str]:
 
 
 class Gateway:
-    """`greenpoints merchant serve` as a subprocess; `start()` again after `kill()` to restart."""
+    """`greenpoints merchant serve` as a subprocess; `start()` again after `kill()` to restart.
 
-    def __init__(self, chain: Chain, database_url: str, log_dir: Path, **settings: str) -> None:
+    With `forked`, each start forks from a fork server that imported the gateway once
+    (tests/merchant/forkserver.py), so that restarts cost milliseconds instead of seconds."""
+
+    def __init__(
+        self, chain: Chain, database_url: str, log_dir: Path, *, forked: bool = False, **settings: str
+    ) -> None:
         self.chain = chain
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -155,13 +162,47 @@ class Gateway:
         self.starts = 0
         self.process: subprocess.Popen[bytes] | None = None
         self.session = requests.Session()
+        self.forkserver: subprocess.Popen[str] | None = None
+        self.pid: int | None = None
+        if forked:
+            self.forkserver = subprocess.Popen(
+                [sys.executable, "-m", "tests.merchant.forkserver"],
+                env=self.env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+            )
+            assert self._ask(None) == "ready"
+
+    def _ask(self, line: str | None) -> str:
+        assert self.forkserver is not None and self.forkserver.stdin is not None and self.forkserver.stdout is not None
+        if line is not None:
+            self.forkserver.stdin.write(line + "\n")
+            self.forkserver.stdin.flush()
+        return self.forkserver.stdout.readline().strip()
+
+    def close(self) -> None:
+        """Stop the gateway and the fork server."""
+        self.stop()
+        if self.forkserver is not None:
+            assert self.forkserver.stdin is not None
+            self.forkserver.stdin.close()
+            self.forkserver.wait(timeout=10)
+            self.forkserver = None
 
     def start(self, failpoint: str | None = None, wait: bool = True) -> Gateway:
         env = dict(self.env)
         if failpoint is not None:
             env["GREENPOINTS_GATEWAY_FAILPOINT"] = failpoint
         self.starts += 1
-        log = (self.log_dir / f"gateway-{self.starts}.log").open("wb")
+        log_path = self.log_dir / f"gateway-{self.starts}.log"
+        if self.forkserver is not None:
+            self.pid = int(self._ask(f"start {self.port} {log_path} {failpoint or '-'}"))
+            if wait:
+                self.wait_ready(may_die=failpoint is not None)
+            return self
+        log = log_path.open("wb")
         self.process = subprocess.Popen(
             [*greenpoints_command(), "merchant", "serve", "--port", str(self.port)],
             env=env,
@@ -171,32 +212,48 @@ class Gateway:
         )
         log.close()
         if wait:
-            self.wait_ready()
+            self.wait_ready(may_die=failpoint is not None)
         return self
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 60.0, *, may_die: bool = False) -> bool:
+        """Wait until the gateway answers /healthz (True); False when it died first and `may_die`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise AssertionError(f"the gateway exited with {self.process.returncode}:\n{self.logs()[-3000:]}")
+            if not self.alive():
+                if may_die:
+                    return False
+                raise AssertionError(f"the gateway exited:\n{self.logs()[-3000:]}")
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
+                    return True
             except requests.RequestException:
                 time.sleep(0.05)
         raise AssertionError(f"the gateway did not answer within {timeout} s:\n{self.logs()[-3000:]}")
 
     def alive(self) -> bool:
+        if self.forkserver is not None:
+            return self.pid is not None and self._ask(f"poll {self.pid}") == "alive"
         return self.process is not None and self.process.poll() is None
 
     def kill(self) -> None:
         """SIGKILL: no clean-up of any kind."""
+        if self.forkserver is not None:
+            if self.pid is not None:
+                self._ask(f"kill {self.pid}")
+            return
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
     def stop(self) -> None:
+        if self.forkserver is not None:
+            if self.pid is not None and self.alive():
+                os.killpg(self.pid, signal.SIGTERM)
+                deadline = time.monotonic() + 15
+                while self.alive() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                self.kill()
+            return
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
