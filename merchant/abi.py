@@ -48,13 +48,27 @@ MERCHANT = Function("merchant", ("address",), ("uint16", "uint256", "bool", "uin
 PAUSED = Function("paused", (), ("bool",))
 SPEND_FOR = Function("spendFor", ("address", "uint256", "bytes32", "uint256", "bytes"))
 NONCES = Function("nonces", ("address",), ("uint256",))
+SPENT_POINTS = Function("spentPoints", ("address", "address", "bytes32"), ("uint256",))
+GLOBAL_DAILY_CAP = Function("globalDailyCap", (), ("uint256",))
+GLOBAL_MINTED_TODAY = Function("globalMintedToday", (), ("uint256",))
 # The reserve asset and the points token (ERC-20).
 ALLOWANCE = Function("allowance", ("address", "address"), ("uint256",))
 BALANCE_OF = Function("balanceOf", ("address",), ("uint256",))
 APPROVE = Function("approve", ("address", "uint256"), ("bool",))
 SYMBOL = Function("symbol", (), ("string",))
 
-FUNCTIONS = (CHECKOUT, QUOTE_CHECKOUT, IS_CHECKED_OUT, MERCHANT, PAUSED, SPEND_FOR, NONCES)
+FUNCTIONS = (
+    CHECKOUT,
+    QUOTE_CHECKOUT,
+    IS_CHECKED_OUT,
+    MERCHANT,
+    PAUSED,
+    SPEND_FOR,
+    NONCES,
+    SPENT_POINTS,
+    GLOBAL_DAILY_CAP,
+    GLOBAL_MINTED_TODAY,
+)
 ERC20_FUNCTIONS = (ALLOWANCE, BALANCE_OF, APPROVE, SYMBOL)
 
 CHECKED_OUT_SIGNATURE = "CheckedOut(address,address,bytes32,uint256,uint256,uint256,uint256,uint256)"

@@ -32,12 +32,14 @@ from merchant.errors import (
     BalanceTooLow,
     ChainUnavailable,
     DailyCapReached,
+    GlobalDailyCapReached,
     InputError,
     MerchantError,
     NotFinal,
     OrderConflict,
     PoolPaused,
     Refusal,
+    SpendReplayed,
     TransactionReverted,
 )
 from merchant.fees import Fees, base_fee, node_tip, offer, replacement
@@ -358,8 +360,9 @@ class MerchantClient:
 
     def _preflight(self, merchant: str, sale: int) -> tuple[int, int]:
         """Refuse early, with a clear reason, what the pool would refuse; approve when needed."""
-        paused, info, balance, allowance = self.view.checkout_state(merchant)
-        if paused:
+        state = self.view.checkout_state(merchant)
+        info = state.merchant
+        if state.paused:
             raise PoolPaused("the pool is paused: no checkout until it is unpaused (redemptions still work)")
         if not info.active:
             raise self.view.not_active(merchant, info)
@@ -370,7 +373,13 @@ class MerchantClient:
                 f"the merchant's daily mint cap is reached: this checkout mints {format_units(points, 18)} points,"
                 f" {format_units(remaining, 18)} are left today (UTC)"
             )
+        if points > state.global_remaining:
+            raise GlobalDailyCapReached(
+                f"the pool's daily mint cap over all merchants is reached: this checkout mints"
+                f" {format_units(points, 18)} points, {format_units(state.global_remaining, 18)} are left today (UTC)"
+            )
         decimals = self.view.asset_decimals
+        balance, allowance = state.balance, state.allowance
         if balance < pool_in:
             raise BalanceTooLow(
                 f"the merchant holds {format_units(balance, decimals)} of the reserve asset, "
@@ -601,9 +610,16 @@ class MerchantClient:
         )
 
     def _find_spend(self, permission: SpendPermission) -> Spend | None:
+        """The spend this permission already made, or None; `SpendReplayed` when the order was
+        spent with another amount (another permission)."""
         found = permission.find_on_chain(self.view)
         if found is None:
             return None
+        if found[0] != permission.points:
+            raise SpendReplayed(
+                f"holder {permission.holder} already spent {format_units(found[0], POINT_DECIMALS)} points for order id"
+                f" 0x{permission.order_id.hex()} at this merchant (transaction {found[1]})"
+            )
         return Spend(
             holder=permission.holder,
             merchant=permission.merchant,

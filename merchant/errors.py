@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth_utils import to_checksum_address
+
 from greenpoints.errors import GreenPointsError
 from greenpoints.units import POINT_DECIMALS, format_units
 
@@ -93,6 +95,10 @@ class PointsTooLow(Refusal):
     code = "points_too_low"
 
 
+class LastPoints(Refusal):
+    code = "last_points"
+
+
 class TransactionReverted(Refusal):
     """A revert the client has no specific kind for (the message carries the decoded error)."""
 
@@ -126,6 +132,10 @@ class NotFinal(MerchantError):
     exit_code = 5
 
 
+def _address(value: object) -> str:
+    return to_checksum_address(str(value))
+
+
 def _asset(value: int, decimals: int) -> str:
     return format_units(value, decimals)
 
@@ -137,7 +147,7 @@ def _points(value: int) -> str:
 def refusal_from_revert(name: str, args: tuple[Any, ...], *, asset_decimals: int, what: str = "checkout") -> Refusal:
     """The typed refusal for the pool's (or the asset's) custom error `name(*args)`."""
     if name == "PoolUnknownMerchant":
-        return NotAMerchant(f"{args[0]} is not an active merchant of this pool")
+        return NotAMerchant(f"{_address(args[0])} is not an active merchant of this pool")
     if name == "PoolDailyCapExceeded":
         return DailyCapReached(
             f"the merchant's daily mint cap is reached: this {what} mints {_points(args[1])} points,"
@@ -163,7 +173,9 @@ def refusal_from_revert(name: str, args: tuple[Any, ...], *, asset_decimals: int
     if name == "PoolOrderReplayed":
         return OrderConflict(f"order id 0x{bytes(args[1]).hex()} was already used by this merchant")
     if name == "PoolSpendReplayed":
-        return SpendReplayed(f"holder {args[1]} already spent for order id 0x{bytes(args[2]).hex()} at this merchant")
+        return SpendReplayed(
+            f"holder {_address(args[1])} already spent for order id 0x{bytes(args[2]).hex()} at this merchant"
+        )
     if name == "PoolZeroAmount":
         return SaleTooSmall(f"the {what} is too small: it would mint no points")
     if name == "PoolOutOfBounds":
@@ -176,9 +188,11 @@ def refusal_from_revert(name: str, args: tuple[Any, ...], *, asset_decimals: int
         return PermissionExpired(f"the spend permission expired at {args[0]} (unix time)")
     if name == "PoolInvalidSignature":
         return InvalidPermission(
-            f"the spend permission is not signed by holder {args[0]} (or its nonce was used or cancelled)"
+            f"the spend permission is not signed by holder {_address(args[0])} (or its nonce was used or cancelled)"
         )
     if name == "PoolInsufficientPoints":
         return PointsTooLow(f"the holder has {_points(args[0])} points, {_points(args[1])} are needed")
+    if name == "PoolLastPoints":
+        return LastPoints("these are the last points in existence: they can only be redeemed, not spent")
     shown = ", ".join(f"0x{a.hex()}" if isinstance(a, bytes) else str(a) for a in args)
     return TransactionReverted(f"the pool refused the {what}: {name}({shown})")

@@ -17,6 +17,9 @@ from eth_account.signers.local import LocalAccount
 
 from merchant.errors import SigningKeyError
 
+# The order of secp256k1's group: a private key lies in [1, n - 1].
+SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
 
 class MerchantKey:
     """A merchant's private key; signs transactions; shows only its `address`."""
@@ -50,9 +53,11 @@ def key_from_hex(text: str, source: str = "GREENPOINTS_MERCHANT_KEY") -> Merchan
     hex_part = text.strip().removeprefix("0x")
     if len(hex_part) != 64 or any(c not in "0123456789abcdefABCDEF" for c in hex_part):
         raise SigningKeyError(f"{source} is not a private key (32 bytes of hex)")
+    if not 0 < int(hex_part, 16) < SECP256K1_ORDER:
+        raise SigningKeyError(f"{source} is not a valid secp256k1 private key (out of range)")
     try:
         return MerchantKey(Account.from_key(bytes.fromhex(hex_part)))
-    except (ValueError, TypeError):  # out of the curve's range
+    except (ValueError, TypeError):
         raise SigningKeyError(f"{source} is not a valid secp256k1 private key") from None
 
 

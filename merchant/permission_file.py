@@ -15,6 +15,7 @@ when present, must be the reference `orderId` was derived from.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +26,9 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 
 from greenpoints.orders import OrderRefError, order_id
-from greenpoints.permission import SPEND_TYPES, sign_spend, spend_domain
+from greenpoints.permission import SPEND_TYPES, spend_domain
 from merchant import abi
-from merchant.errors import InputError, InvalidPermission, PermissionExpired
+from merchant.errors import ChainUnavailable, InputError, InvalidPermission, PermissionExpired
 from merchant.pool import PoolView, checked_address
 
 _FIELDS = frozenset(
@@ -195,7 +196,11 @@ class SpendPermission:
             return None
 
     def find_on_chain(self, view: PoolView) -> tuple[int, str, int] | None:
-        """(points, tx hash, block) of this holder's spend at this merchant for this order, if any."""
+        """(points, tx hash, block) of this holder's spend at this merchant for this order, if any
+        (the points from `spentPoints`, where it was mined from its `Spent` event)."""
+        points = int(view.call(abi.SPENT_POINTS, self.merchant, self.holder, self.order_id))
+        if points == 0:
+            return None
         topics = [
             abi.SPENT_TOPIC,
             abi.address_topic(self.holder),
@@ -205,10 +210,8 @@ class SpendPermission:
         flt = {"address": view.pool, "topics": topics, "fromBlock": hex(view.deployment.deployment_block)}
         logs = [log for log in view.rpc.call("eth_getLogs", [flt]) if not log.get("removed")]
         if not logs:
-            return None
-        last = logs[-1]
-        points = int(last["data"][2:66], 16)
-        return points, last["transactionHash"], int(last["blockNumber"], 16)
+            raise ChainUnavailable("the spend is recorded but its Spent event is not visible yet; retry")
+        return points, logs[-1]["transactionHash"], int(logs[-1]["blockNumber"], 16)
 
     def _message(self) -> dict[str, Any]:
         return {
@@ -222,7 +225,7 @@ class SpendPermission:
 
 
 def make_permission(
-    holder: LocalAccount,
+    signer: LocalAccount,
     *,
     chain_id: int,
     pool: str,
@@ -231,28 +234,25 @@ def make_permission(
     order_ref: str,
     nonce: int,
     deadline: int,
+    holder_address: str | None = None,
 ) -> SpendPermission:
-    """A permission signed by `holder` (a wallet does this in the DApp; tests and scripts here)."""
-    oid = order_id(order_ref)
-    signature = sign_spend(
-        holder,
-        chain_id=chain_id,
-        pool=pool,
-        merchant=merchant,
-        points=points,
-        order_id=oid,
-        nonce=nonce,
-        deadline=deadline,
-    )
-    return SpendPermission(
-        holder=str(holder.address),
+    """A permission signed with `signer`'s key for holder `signer` itself, or for `holder_address`
+    (a contract wallet `signer` signs for). A wallet does this in the DApp; tests and scripts here."""
+    unsigned = SpendPermission(
+        holder=checked_address(holder_address or signer.address, "holder"),
         merchant=checked_address(merchant, "merchant"),
         points=points,
-        order_id=oid,
+        order_id=order_id(order_ref),
         nonce=nonce,
         deadline=deadline,
-        signature=signature,
+        signature=b"",
         chain_id=chain_id,
         verifying_contract=checked_address(pool, "verifyingContract"),
         order_ref=order_ref,
     )
+    signed = signer.sign_typed_data(
+        domain_data=spend_domain(chain_id, unsigned.verifying_contract or pool),
+        message_types=SPEND_TYPES,
+        message_data=unsigned._message(),
+    )
+    return dataclasses.replace(unsigned, signature=bytes(signed.signature))

@@ -33,6 +33,17 @@ class MerchantInfo:
         return self.rate_bps != 0
 
 
+@dataclass(frozen=True, slots=True)
+class CheckoutState:
+    """The pool's and the asset's state a checkout depends on."""
+
+    paused: bool
+    merchant: MerchantInfo
+    balance: int  # the merchant's reserve asset
+    allowance: int  # the merchant's allowance to the pool
+    global_remaining: int  # points all merchants may still mint today (UTC)
+
+
 def checked_address(value: object, what: str = "customer") -> str:
     """`value` as a checksummed address; refuses non-addresses and wrong mixed-case checksums."""
     if not isinstance(value, str) or not is_address(value):
@@ -84,21 +95,25 @@ class PoolView:
             raise self.refusal(exc, merchant=merchant, what="quote") from None
         return int(points), int(pool_in)
 
-    def checkout_state(self, merchant: str) -> tuple[bool, MerchantInfo, int, int]:
-        """(paused, merchant info, asset balance, allowance to the pool) in one round trip."""
-        results = raise_errors(
-            self.rpc.batch(
-                [
-                    self.call_request(abi.PAUSED),
-                    self.call_request(abi.MERCHANT, merchant),
-                    self.call_request(abi.BALANCE_OF, merchant, to=self.asset),
-                    self.call_request(abi.ALLOWANCE, merchant, self.pool, to=self.asset),
-                ]
-            )
+    def checkout_state(self, merchant: str) -> CheckoutState:
+        """Everything a checkout by `merchant` depends on, read in one round trip."""
+        calls = [
+            (abi.PAUSED, self.call_request(abi.PAUSED)),
+            (abi.MERCHANT, self.call_request(abi.MERCHANT, merchant)),
+            (abi.BALANCE_OF, self.call_request(abi.BALANCE_OF, merchant, to=self.asset)),
+            (abi.ALLOWANCE, self.call_request(abi.ALLOWANCE, merchant, self.pool, to=self.asset)),
+            (abi.GLOBAL_DAILY_CAP, self.call_request(abi.GLOBAL_DAILY_CAP)),
+            (abi.GLOBAL_MINTED_TODAY, self.call_request(abi.GLOBAL_MINTED_TODAY)),
+        ]
+        raw = raise_errors(self.rpc.batch([request for _, request in calls]))
+        paused, info, balance, allowance, cap, minted = (fn.result(r) for (fn, _), r in zip(calls, raw, strict=True))
+        return CheckoutState(
+            paused=bool(paused),
+            merchant=MerchantInfo(*info),
+            balance=int(balance),
+            allowance=int(allowance),
+            global_remaining=max(int(cap) - int(minted), 0),
         )
-        paused = bool(abi.PAUSED.result(results[0]))
-        info = MerchantInfo(*abi.MERCHANT.result(results[1]))
-        return paused, info, int(abi.BALANCE_OF.result(results[2])), int(abi.ALLOWANCE.result(results[3]))
 
     # ------------------------------------------------------------------ refusals
 

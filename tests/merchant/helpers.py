@@ -32,3 +32,14 @@ def rpc(w3: Web3, method: str, params: list[Any]) -> Any:
     response: dict[str, Any] = w3.provider.make_request(method, params)  # type: ignore[arg-type, assignment]
     assert "error" not in response, f"{method} failed: {response}"
     return response.get("result")
+
+
+def spellings(key: str) -> list[str]:
+    """Ways a key could leak: with and without 0x, either case, and a long piece of it."""
+    bare = key.removeprefix("0x")
+    return [bare, bare.upper(), bare[8:40], bare[8:40].upper()]
+
+
+def assert_no_key(text: str, key: str) -> None:
+    leaked = [s for s in spellings(key) if s in text or s.lower() in text.lower()]
+    assert not leaked, "the key leaked"

@@ -15,7 +15,7 @@ import requests
 
 from merchant.webhooks import WebhookSignatureError, signature_header, verify
 from tests.merchant.gateway import TOKEN, WEBHOOK_SECRET, Chain, Gateway, WebhookReceiver, chain, database
-from tests.merchant.helpers import checkout_events
+from tests.merchant.helpers import assert_no_key, checkout_events
 
 __all__ = ["chain", "database"]  # module fixtures
 
@@ -237,3 +237,14 @@ def test_health_and_the_openapi_document(gateway: Gateway, chain: Chain, tmp_pat
     headers = {p["name"] for p in post["parameters"] if p["in"] == "header"}
     assert {"idempotency-key", "authorization"} <= headers
     json.dumps(doc)  # plain JSON
+
+
+def test_the_key_never_shows_in_the_gateways_arguments_logs_or_answers(gateway: Gateway, chain: Chain) -> None:
+    answers = [gateway.post(_body(chain, "H-9"), "key-h9").text, gateway.post("{", "key-h9b").text]
+    gateway.wait_state("key-h9", {"final"})
+    answers += [gateway.get("key-h9").text, requests.get(gateway.url + "/healthz", timeout=10).text]
+    assert gateway.process is not None
+    arguments = Path(f"/proc/{gateway.process.pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    assert "merchant serve" in arguments
+    for text in [arguments, gateway.logs(), *answers]:
+        assert_no_key(text, gateway.key)
