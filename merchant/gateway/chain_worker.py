@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -63,6 +63,14 @@ class WorkerOptions:
 
 
 WebhookBuilder = Callable[[CheckoutRow], tuple[str, str, str]]
+
+
+@dataclass
+class _Writes:
+    """What one confirm pass writes, in one transaction: receipts seen, checkouts finished."""
+
+    mined: list[dict[str, Any]] = field(default_factory=list)
+    finished: list[tuple[int, str, str | None, str | None]] = field(default_factory=list)
 
 
 def _attempt_tx(a: Attempt) -> SignedTx:
@@ -333,14 +341,37 @@ class ChainWorker:
             if r.id in receipts and head - int(receipts[r.id]["blockNumber"], 16) >= self.options.confirmations
         ]
         canonical = self._canonical([receipts[r.id] for r in deep])
+        batch = _Writes()
         moved = False
         for row in rows:
             receipt = receipts.get(row.id)
             if receipt is None:
                 moved |= self._without_receipt(row, attempts[row.id])
                 continue
-            moved |= self._with_receipt(row, receipt, canonical.get(receipt["transactionHash"], False), head)
-        return moved
+            self._with_receipt(row, receipt, canonical.get(receipt["transactionHash"], False), head, batch)
+        return self._apply(batch) or moved
+
+    def _apply(self, batch: _Writes) -> bool:
+        """Write a round's receipts and finished checkouts in one database transaction."""
+        if not batch.mined and not batch.finished:
+            return False
+        with self.db.connection() as conn:
+            for mined in batch.mined:
+                outbox.record_mined(conn, **mined)
+            for checkout_id, state, code, message in batch.finished:
+                outbox.finish(
+                    conn, checkout_id, state=state, error_code=code, error_message=message, webhook=self.webhook
+                )
+        finished = {f[0] for f in batch.finished}
+        if any(m["checkout_id"] not in finished for m in batch.mined):
+            self.failpoints.hit("mined")
+        if finished:
+            for checkout_id in finished:
+                self._checked_at.pop(checkout_id, None)
+            self.failpoints.hit("final")
+            if self.on_finished is not None:
+                self.on_finished()
+        return True
 
     def _canonical(self, receipts: list[dict[str, Any]]) -> dict[str, bool]:
         """Whether each receipt's block is still the chain's block at that height."""
@@ -349,36 +380,34 @@ class ChainWorker:
         hash_at = {n: b.get("hash") for n, b in zip(numbers, blocks, strict=True) if isinstance(b, dict)}
         return {r["transactionHash"]: hash_at.get(r["blockNumber"]) == r["blockHash"] for r in receipts}
 
-    def _with_receipt(self, row: CheckoutRow, receipt: dict[str, Any], canonical: bool, head: int) -> bool:
+    def _with_receipt(
+        self, row: CheckoutRow, receipt: dict[str, Any], canonical: bool, head: int, batch: _Writes
+    ) -> None:
         number, block_hash = int(receipt["blockNumber"], 16), receipt["blockHash"]
         ok = int(receipt["status"], 16) == 1
-        moved = False
         if block_hash != row.block_hash:
             events = [e for e in abi.checked_out_in(receipt, self.view.pool) if "0x" + e.order_id.hex() == row.order_id]
-            with self.db.connection() as conn:
-                outbox.record_mined(
-                    conn,
-                    row.id,
-                    tx_hash=receipt["transactionHash"],
-                    block_number=number,
-                    block_hash=block_hash,
-                    points=events[0].points if ok and events else None,
-                    pool_in=events[0].pool_in if ok and events else None,
-                )
-            self.failpoints.hit("mined")
-            moved = True
+            batch.mined.append(
+                {
+                    "checkout_id": row.id,
+                    "tx_hash": receipt["transactionHash"],
+                    "block_number": number,
+                    "block_hash": block_hash,
+                    "points": events[0].points if ok and events else None,
+                    "pool_in": events[0].pool_in if ok and events else None,
+                }
+            )
         if head - number < self.options.confirmations or not canonical:
-            return moved
+            return
         if ok:
-            self._finish(row.id, "final")
-            return True
+            batch.finished.append((row.id, "final", None, None))
+            return
         problem = self._revert_reason(receipt)
         if isinstance(problem, OrderConflict) and self.view.is_checked_out(self.key.address, _oid(row)):
             # A duplicate of a checkout that did mint (another attempt, another tool): follow that one.
             self._adopt(row)
-            return True
-        self._finish(row.id, "failed", problem.code, str(problem))
-        return True
+            return
+        batch.finished.append((row.id, "failed", problem.code, str(problem)))
 
     def _revert_reason(self, receipt: dict[str, Any]) -> Refusal:
         tx = self.rpc.call("eth_getTransactionByHash", [receipt["transactionHash"]])

@@ -236,8 +236,8 @@ def count_broadcasts(conn: psycopg.Connection[Any], ids: Sequence[int]) -> None:
 
 def record_mined(
     conn: psycopg.Connection[Any],
-    checkout_id: int,
     *,
+    checkout_id: int,
     tx_hash: str,
     block_number: int,
     block_hash: str,

@@ -102,7 +102,8 @@ def test_the_command_line_never_shows_the_key(
     base.update(GREENPOINTS_RPC_URL=anvil.url, GREENPOINTS_DEPLOYMENT=str(deployment))
     with_key = {**base, "GREENPOINTS_MERCHANT_KEY": KEY}
     bad_key = {**base, "GREENPOINTS_MERCHANT_KEY": KEY[:-1]}
-    keystore = str(tmp_path / "ks.json")
+    keystore = str(tmp_path / "ks.json")  # written by `merchant keystore` (scrypt: slow to open)
+    quick = str(write_keystore(KEY, "pw-123456", tmp_path / "quick.json", iterations=1000))
     right_password = {**base, "GREENPOINTS_MERCHANT_KEYSTORE_PASSWORD": "pw-123456"}
     wrong_password = {**base, "GREENPOINTS_MERCHANT_KEYSTORE_PASSWORD": "wrong"}
     checkout = ["merchant", "checkout", "--customer", env.customers[0], "--amount"]
@@ -124,7 +125,8 @@ def test_the_command_line_never_shows_the_key(
         (["merchant", "status", "--order", "KEY-1", "-v"], with_key, 2),
         ([*checkout, "1", "--order", "K"], bad_key, 1),
         ([*checkout, "12000", "--order", "KEY-2", "--keystore", keystore], right_password, 0),
-        ([*checkout, "12000", "--order", "KEY-3", "--keystore", keystore], wrong_password, 1),
+        ([*checkout, "12000", "--order", "KEY-3", "--keystore", quick], right_password, 0),
+        ([*checkout, "12000", "--order", "KEY-4", "--keystore", quick], wrong_password, 1),
     ]:
         got, output = _run_here(args, run_env, monkeypatch, capsys)
         assert got == code, (args, output)
