@@ -9,6 +9,7 @@ retry still passes a receiver's freshness check.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import threading
@@ -22,7 +23,7 @@ from psycopg_pool import ConnectionPool
 
 from merchant.gateway import outbox
 from merchant.gateway.failpoints import Failpoints
-from merchant.gateway.outbox import CheckoutRow
+from merchant.gateway.outbox import CheckoutRow, Scope
 from merchant.gateway.resource import render
 from merchant.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_header
 
@@ -31,17 +32,22 @@ log = logging.getLogger("merchant.gateway.webhooks")
 MAX_DELAY = 3600.0
 
 
-def event_builder(*, merchant: str, asset_decimals: int) -> Callable[[CheckoutRow], tuple[str, str, str]]:
-    """The webhook of a finished checkout: (event id, event type, exact JSON body)."""
+def event_builder(*, scope: Scope, asset_decimals: int) -> Callable[[CheckoutRow], tuple[str, str, str]]:
+    """The webhook of a finished checkout: (event id, event type, exact JSON body).
+
+    The event id is derived from what the event is about (chain, pool, merchant, idempotency key,
+    final or failed), so it is the same through every retry and restart, and unique across
+    gateways and databases: a receiver deduplicates on it."""
 
     def build(row: CheckoutRow) -> tuple[str, str, str]:
         event_type = f"checkout.{row.state}"
-        event_id = f"evt_{row.id}_{row.state}"
+        about = f"{scope.chain_id}:{scope.pool.lower()}:{scope.merchant.lower()}:{row.idempotency_key}:{row.state}"
+        event_id = "evt_" + hashlib.sha256(about.encode()).hexdigest()[:32]
         body = {
             "id": event_id,
             "type": event_type,
             "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-            "data": render(row, merchant=merchant, asset_decimals=asset_decimals),
+            "data": render(row, merchant=scope.merchant, asset_decimals=asset_decimals),
         }
         return event_id, event_type, outbox.dumps(body)
 

@@ -94,9 +94,7 @@ def serve(options: ServeOptions, key: MerchantKey, merchant: MerchantSettings, g
             priority_fee=merchant.priority_fee,
             max_fee=merchant.max_fee,
         ),
-        webhook=None
-        if deliverer is None
-        else event_builder(merchant=scope.merchant, asset_decimals=view.asset_decimals),
+        webhook=None if deliverer is None else event_builder(scope=scope, asset_decimals=view.asset_decimals),
         on_finished=None if deliverer is None else deliverer.wake.set,
         failpoints=failpoints,
     )
