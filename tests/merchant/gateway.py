@@ -160,6 +160,7 @@ class Gateway:
         self.env = env
         self.log_dir = log_dir
         self.starts = 0
+        self.name = "gateway"
         self.process: subprocess.Popen[bytes] | None = None
         self.session = requests.Session()
         self.forkserver: subprocess.Popen[str] | None = None
@@ -182,6 +183,19 @@ class Gateway:
             self.forkserver.stdin.flush()
         return self.forkserver.stdout.readline().strip()
 
+    def sibling(self) -> Gateway:
+        """A second gateway on the same chain, database and settings, on its own port (forked
+        from the same fork server): a standby while this one holds the worker lock."""
+        assert self.forkserver is not None, "siblings share a fork server"
+        other = object.__new__(Gateway)
+        other.__dict__.update(self.__dict__)
+        other.port = free_port()
+        other.url = f"http://127.0.0.1:{other.port}"
+        other.session = requests.Session()
+        other.pid = None
+        other.name = f"{self.name}-sibling"
+        return other
+
     def close(self) -> None:
         """Stop the gateway and the fork server."""
         self.stop()
@@ -196,7 +210,7 @@ class Gateway:
         if failpoint is not None:
             env["GREENPOINTS_GATEWAY_FAILPOINT"] = failpoint
         self.starts += 1
-        log_path = self.log_dir / f"gateway-{self.starts}.log"
+        log_path = self.log_dir / f"{self.name}-{self.starts}.log"
         if self.forkserver is not None:
             self.pid = int(self._ask(f"start {self.port} {log_path} {failpoint or '-'}"))
             if wait:
@@ -262,7 +276,7 @@ class Gateway:
                 self.kill()
 
     def logs(self) -> str:
-        return "".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("gateway-*.log")))
+        return "".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob(f"{self.name}-*.log")))
 
     def post(self, body: Any, key: str | None, *, token: str | None = TOKEN, **kwargs: Any) -> requests.Response:
         headers = {}

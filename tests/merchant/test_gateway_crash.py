@@ -3,7 +3,8 @@ with exactly one checkout on chain, none is lost, and every one's webhook arrive
 
 Kills come at random moments (the test's SIGKILL) and at each named failpoint of the gateway
 (it SIGKILLs itself right after a commit or a send, before what follows), so every window between
-two durable steps is hit, not only the likely ones. The chain is a real anvil mining a block every
+two durable steps is hit, not only the likely ones; a last kill hits the gateway while a standby
+waits for its lock, and the standby finishes the work. The chain is a real anvil mining a block every
 0.1 s besides automine, with one confirmation required; the outbox is a real PostgreSQL database.
 """
 
@@ -141,25 +142,34 @@ def test_sigkill_during_200_checkouts_loses_and_doubles_none(
     assert self_kills >= 3, "the failpoints should have fired in most of their runs"
 
     print(f"{len(runs)} runs in {time.monotonic() - started:.1f} s", flush=True)
-    # A last run without faults: nothing answered before may be missing, then everything is finished.
+    # A last run without faults, with a standby beside it: nothing answered before may be missing;
+    # everything is posted again through the standby's HTTP; the first one dies on the way and the
+    # standby takes over and finishes.
     gateway.start()
+    standby = gateway.sibling().start()
     try:
+        assert requests.get(standby.url + "/healthz", timeout=5).json()["worker"] == "standby"
         for key in answered:
-            assert gateway.get(key).status_code == 200, f"{key} was answered but is lost"
+            assert standby.get(key).status_code == 200, f"{key} was answered but is lost"
 
         def post_and_wait(item: tuple[str, dict[str, str]]) -> dict[str, Any]:
             key, body = item
-            response = gateway.post(body, key)
+            response = standby.post(body, key)
             assert response.status_code in (200, 202), response.text
-            return gateway.wait_state(key, {"final", "failed"}, timeout=90)
+            return standby.wait_state(key, {"final", "failed"}, timeout=90)
 
         with ThreadPoolExecutor(max_workers=8) as pool:
-            finals = dict(zip([k for k, _ in work], pool.map(post_and_wait, work), strict=True))
+            waiting = pool.map(post_and_wait, work)
+            time.sleep(rng.uniform(0.3, 0.8))
+            gateway.kill()
+            finals = dict(zip([k for k, _ in work], waiting, strict=True))
+        assert requests.get(standby.url + "/healthz", timeout=5).json()["worker"] == "running"
         deadline = time.monotonic() + 60
         while len({r.event_id for r in receiver.delivered()}) < CHECKOUTS and time.monotonic() < deadline:
             time.sleep(0.1)
         print(f"finished after {time.monotonic() - started:.1f} s", flush=True)
     finally:
+        standby.stop()
         gateway.close()
 
     assert {s["state"] for s in finals.values()} == {"final"}, [s for s in finals.values() if s["state"] != "final"]
