@@ -197,6 +197,11 @@ class ChainWorker:
         self.next_nonce = max(pending, -1 if highest is None else highest + 1)
         self._checked_at.clear()  # after a restart every sent row is looked at in the first round
 
+    def _catch_up_nonce(self) -> None:
+        """Never sign below the node's count: another sender of the key may have used nonces."""
+        pending = int(self.rpc.call("eth_getTransactionCount", [self.key.address, "pending"]), 16)
+        self.next_nonce = max(self.next_nonce, pending)
+
     # ------------------------------------------------------------------ one round
 
     def round(self) -> bool:
@@ -246,6 +251,7 @@ class ChainWorker:
             return True
         base, tip = self._fees()
         fees = offer(base, tip, self.options.max_fee)
+        self._catch_up_nonce()
         signed: list[tuple[CheckoutRow, SignedTx]] = []
         with self.db.connection() as conn:
             for i, (row, gas) in enumerate(ready):
@@ -298,6 +304,7 @@ class ChainWorker:
             self.rpc.call("eth_estimateGas", [{"from": self.key.address, "to": self.view.asset, "data": data}]), 16
         )
         base, tip = self._fees()
+        self._catch_up_nonce()
         tx = sign(
             self.key,
             chain_id=self.view.chain_id,
@@ -478,6 +485,7 @@ class ChainWorker:
             return True
         gas = current.gas
         base, tip = self._fees()
+        self._catch_up_nonce()
         tx = self._sign(self.next_nonce, _checkout_data(row), gas, offer(base, tip, self.options.max_fee))
         with self.db.connection() as conn:
             outbox.record_signed(conn, row.id, tx)

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from eth_account import Account
 
-from merchant.client import Checkout, MerchantClient
+from merchant.client import MerchantClient
+from merchant.results import Checkout
 from tests.conftest import PoolEnv
 from tests.merchant.conftest import SOFA_STORE, anvil_key
 from tests.merchant.helpers import checkout_events, nonce_of, rpc
