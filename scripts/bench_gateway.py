@@ -1,19 +1,21 @@
 """Benchmark of the merchant gateway: checkouts per second through it with one merchant key, and the
 latency from the HTTP request to "sent" and to "final", against bare web3.py in the same run.
 
-    .venv/bin/python scripts/bench_gateway.py [--checkouts 500] [--clients 16] [--confirmations 0]
+    .venv/bin/python scripts/bench_gateway.py [--checkouts 500] [--clients 16] [--confirmations 0] [--rate 0]
 
 1. A fresh anvil (automine) and deployment, and a fresh PostgreSQL database for the outbox.
 2. Gateway: `greenpoints merchant serve` (the console script, webhooks off, its log in
    .greenpoints/bench/gateway.log) with the Sofa Store's key; `--clients` threads POST
-   `--checkouts` checkouts (each its own idempotency key) as fast as it answers. Latency per
-   checkout: from just before its POST to its row's `sent_at` (the transaction signed and
-   stored, sent right after) and to `finished_at` (final: mined with `--confirmations` blocks
-   on top; with confirmations > 0 a thread mines a block every 0.1 s).
+   `--checkouts` checkouts (each its own idempotency key). Latency per checkout: from its
+   hand-over (all at the start, or one every 1/`--rate` s) to its row's `sent_at` (the
+   transaction signed and stored, sent right after) and to `finished_at` (final: mined with
+   `--confirmations` blocks on top; with confirmations > 0 a thread mines a block every 0.1 s).
 3. Baseline: the same checkouts (same customers and amounts, other order references) by the Tea
    House's key with bare web3.py: one thread signs each with the next nonce and sends it
-   (`send_raw_transaction`), a second polls the receipts. Latency: from just before signing to
-   the send returning ("sent") and to its receipt seen with the confirmations ("final").
+   (`send_raw_transaction`) at its hand-over time, a second polls the receipts. Latency: from
+   the hand-over to the send returning ("sent") and to its receipt seen with the confirmations
+   ("final"). Saturating (`--rate 0`) measures throughput, and latency is mostly queueing;
+   below capacity (`--rate 10`) latency is the cost of one checkout.
 
 Figures are printed, nothing is asserted. The baseline has no durability, no idempotency and no
 retry of any kind: the gap is what those cost. anvil's automine mines one block per transaction,
@@ -98,6 +100,18 @@ class Miner:
             session.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "evm_mine", "params": []}, timeout=10)
 
 
+def handed_over(started: float, number: int, rate: float) -> float:
+    """When checkout `number` is handed to the system under test: all at the start (rate 0,
+    saturating), or one every 1/rate seconds. Latencies count from here, queueing included."""
+    return started if rate == 0 else started + number / rate
+
+
+def wait_until(moment: float) -> None:
+    delay = moment - time.time()
+    if delay > 0:
+        time.sleep(delay)
+
+
 def sales(w3: Web3, count: int) -> list[tuple[str, int]]:
     customers = w3.eth.accounts[5:15]
     return [(customers[i % len(customers)], 100 + i % 900) for i in range(count)]
@@ -138,13 +152,15 @@ def run_gateway(
             time.sleep(0.05)
         requested: dict[str, float] = {}
         local = threading.local()
+        started = time.time()
 
         def post(item: tuple[int, tuple[str, int]]) -> None:
             number, (customer, amount) = item
             session = getattr(local, "session", None) or requests.Session()
             local.session = session
             key = f"bench-{number}"
-            requested[key] = time.time()
+            requested[key] = handed_over(started, number, args.rate)
+            wait_until(requested[key])
             body = {"customer": customer, "amount": str(amount), "order_ref": f"G-{number}"}
             response = session.post(
                 url + "/v1/checkouts",
@@ -154,7 +170,6 @@ def run_gateway(
             )
             response.raise_for_status()
 
-        started = time.time()
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
             list(pool.map(post, enumerate(work)))
         conninfo = "postgresql://" + database_url.split("://", 1)[1]
@@ -185,7 +200,7 @@ def run_gateway(
         log.close()
 
 
-def run_web3(anvil: Anvil, w3: Web3, pool_address: str, work: list[tuple[str, int]], confirmations: int) -> Result:
+def run_web3(anvil: Anvil, w3: Web3, pool_address: str, work: list[tuple[str, int]], args: Any) -> Result:
     """Bare web3.py: sign with consecutive nonces and send, one thread; another watches receipts."""
     account = Account.from_key(key_of(TEA_HOUSE))
     pool = contract(w3, "DividendPool", pool_address)
@@ -214,9 +229,11 @@ def run_web3(anvil: Anvil, w3: Web3, pool_address: str, work: list[tuple[str, in
             time.sleep(0.01)
 
     watch_thread = threading.Thread(target=watch, daemon=True)
+    confirmations = args.confirmations
     started = time.time()
     for number, (customer, amount) in enumerate(work):
-        begin = time.time()
+        begin = handed_over(started, number, args.rate)
+        wait_until(begin)
         tx = pool.functions.checkout(customer, amount * 10**6, order_id(f"W-{number}")).build_transaction(
             {  # type: ignore[arg-type]
                 "from": account.address,
@@ -248,6 +265,9 @@ def main() -> None:
     parser.add_argument("--checkouts", type=int, default=500)
     parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients of the gateway")
     parser.add_argument("--confirmations", type=int, default=0)
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="checkouts handed over per second (default 0: all at once, saturating)"
+    )
     args = parser.parse_args()
 
     name = f"gp_bench_gateway_{uuid.uuid4().hex[:8]}"
@@ -263,11 +283,13 @@ def main() -> None:
                 miner.thread.start()
             try:
                 gateway = run_gateway(anvil, deployment_file, database_url, work, args)
-                baseline = run_web3(anvil, w3, deployment.pool, work, args.confirmations)
+                baseline = run_web3(anvil, w3, deployment.pool, work, args)
             finally:
                 miner.stop.set()
+        pace = "all handed over at once" if args.rate == 0 else f"handed over at {args.rate:g}/s"
         print(
-            f"{args.checkouts} checkouts, {args.clients} HTTP clients, {args.confirmations} confirmations, one key each"
+            f"{args.checkouts} checkouts ({pace}), {args.clients} HTTP clients, {args.confirmations} confirmations,"
+            " one key each; latency from hand-over, queueing included"
         )
         print(gateway.line())
         print(baseline.line())
