@@ -77,6 +77,11 @@ def test_part_settings_are_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings(env_file=None).confirmations == 0  # the indexer's own setting is untouched
     assert load_gateway_settings(env_file=None).confirmations == 3
     assert load_merchant_settings(env_file=None).confirmations == 2
+    monkeypatch.setenv("GREENPOINTS_GATEWAY_TOKENS", "a-long-enough-token")
+    fallback = "postgresql://postgres@127.0.0.1:5432/shared"
+    assert load_gateway_settings(env_file=None).require_complete(fallback) == fallback  # GREENPOINTS_DATABASE_URL
+    monkeypatch.setenv("GREENPOINTS_GATEWAY_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/own")
+    assert load_gateway_settings(env_file=None).require_complete(fallback).endswith("/own")
     monkeypatch.setenv("GREENPOINTS_GATEWAY_CONFIRMATONS", "3")
     with pytest.raises(ConfigError, match="GREENPOINTS_GATEWAY_CONFIRMATONS: unknown setting"):
         load_gateway_settings(env_file=None)
