@@ -33,7 +33,14 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from merchant import abi
-from merchant.errors import AllowanceTooLow, ChainUnavailable, OrderConflict, Refusal, TransactionReverted
+from merchant.errors import (
+    AllowanceTooLow,
+    ChainUnavailable,
+    MerchantError,
+    OrderConflict,
+    Refusal,
+    TransactionReverted,
+)
 from merchant.fees import Fees, base_fee, node_tip, offer, replacement
 from merchant.gateway import outbox
 from merchant.gateway.failpoints import Failpoints
@@ -146,10 +153,17 @@ class ChainWorker:
             try:
                 busy = self.round()
                 backoff = self.options.poll_interval
-            except (ChainUnavailable, RpcError, psycopg.OperationalError) as exc:
+                self.status = "running"
+            except (MerchantError, psycopg.Error) as exc:  # the node, the database, a refused approval
                 log.warning("round failed, retrying in %.1f s: %s", backoff, exc)
+                self.status = "running (retrying after an error)"
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
+                continue
+            except Exception:  # a bug: keep the outbox moving for the rest, and say so loudly
+                log.exception("round failed unexpectedly, retrying in 5 s")
+                self.status = "running (retrying after an internal error)"
+                self.stop_event.wait(5.0)
                 continue
             if not busy:
                 self.wake.wait(self.options.poll_interval)
@@ -234,13 +248,16 @@ class ChainWorker:
             [("eth_estimateGas", [{"from": merchant, "to": self.view.pool, "data": _checkout_data(r)}]) for r in fresh]
         )
         ready: list[tuple[CheckoutRow, int]] = []
+        approved = False
         for row, estimate in zip(fresh, estimates, strict=True):
             if not isinstance(estimate, RpcError):
                 ready.append((row, int(estimate, 16) * GAS_MARGIN_NUMERATOR // GAS_MARGIN_DENOMINATOR))
                 continue
             problem = self.view.refusal(estimate, merchant=merchant)
             if isinstance(problem, AllowanceTooLow):
-                self._approve()  # the row stays accepted: the next round sends it
+                if not approved:
+                    self._approve()  # the rows stay accepted: the next round sends them
+                    approved = True
             elif isinstance(problem, OrderConflict):
                 pass  # checked out a moment ago (by another tool): the next round adopts it
             elif isinstance(problem, Refusal):

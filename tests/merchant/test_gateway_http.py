@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from greenpoints.artifacts import abi as compiled_abi
 from merchant.webhooks import WebhookSignatureError, signature_header, verify
 from tests.merchant.gateway import TOKEN, WEBHOOK_SECRET, Chain, Gateway, WebhookReceiver, chain, database
 from tests.merchant.helpers import assert_no_key, checkout_events
@@ -248,3 +249,17 @@ def test_the_key_never_shows_in_the_gateways_arguments_logs_or_answers(gateway: 
     assert "merchant serve" in arguments
     for text in [arguments, gateway.logs(), *answers]:
         assert_no_key(text, gateway.key)
+
+
+def test_a_short_allowance_is_approved_by_the_gateway(gateway: Gateway, chain: Chain) -> None:
+    # Another tool with the merchant's account takes the allowance away (and uses a nonce).
+    merchant = chain.deployment.merchants[1].address
+    asset = chain.w3.eth.contract(address=chain.deployment.asset, abi=compiled_abi("TestStablecoin"))
+    chain.w3.eth.wait_for_transaction_receipt(
+        asset.functions.approve(chain.deployment.pool, 0).transact({"from": merchant})
+    )
+    assert gateway.post(_body(chain, "H-10"), "key-h10").status_code == 202
+    final = gateway.wait_state("key-h10", {"final", "failed"})
+    assert final["state"] == "final", final
+    assert asset.functions.allowance(merchant, chain.deployment.pool).call() == 2**256 - 1
+    assert "approving the pool" in gateway.logs()
