@@ -183,7 +183,12 @@ class MerchantClient:
                 raise ChainUnavailable(f"order {order_ref!r} vanished from the chain (reorg); retry") from None
             return self._await_earlier(again, order_ref, wanted, deadline)
         if int(receipt["status"], 16) != 1:
-            raise self._explain_failure(receipt, flight, key.address)
+            problem = self._explain_failure(receipt, flight, key.address)
+            if isinstance(problem, OrderConflict):  # another call of the same order was mined first
+                again = self._earlier_checkout(key.address, oid, order_ref, customer, sale)
+                if again is not None:
+                    return self._await_earlier(again, order_ref, wanted, deadline)
+            raise problem
         events = [e for e in abi.checked_out_in(receipt, self.view.pool) if e.order_id == oid]
         if not events:
             raise TransactionReverted(f"transaction {receipt['transactionHash']} emitted no CheckedOut event")

@@ -160,3 +160,21 @@ def test_bad_amounts_are_refused_before_anything_is_sent(
     with pytest.raises(InputError, match=reason):
         client.checkout(env.customers[0], amount, "F-1")  # type: ignore[arg-type]
     assert nonce_of(env.w3, client.merchant_address() or "") == nonce
+
+
+def test_concurrent_calls_for_one_order_check_it_out_once(
+    env: PoolEnv, make_client: Callable[..., MerchantClient]
+) -> None:
+    # Five backends (five clients, one key) race on the same order, each offering another tip so
+    # that their transactions differ: one checkout, five answers naming it; the losers' copies
+    # are refused by the pool or never mined.
+    clients = [make_client(priority_fee=(n + 1) * 10**9) for n in range(5)]
+    start = nonce_of(env.w3, clients[0].merchant_address() or "")
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        results = list(pool.map(lambda c: c.checkout(env.customers[4], "900", "RACE-1"), clients))
+    assert len({r.tx_hash for r in results}) == 1
+    merchant = clients[0].merchant_address()
+    assert len(checkout_events(env.w3, env.deployment.pool, merchant, "RACE-1")) == 1
+    assert env.token.functions.balanceOf(env.customers[4]).call() == results[0].points
+    # Copies sent after the winner was mined revert on chain (PoolOrderReplayed): gas spent, nothing minted.
+    assert 1 <= nonce_of(env.w3, merchant or "") - start <= 5
