@@ -2,7 +2,8 @@
 
 Every command accepts the global options `--rpc` and `--deployment` before or after its name.
 Exit codes: 0 ok, 1 error (or an audit difference), 2 bad usage, 3 the indexer is halted by a
-deep reorg, 130 interrupted.
+deep reorg, 4 a merchant operation refused by the pool, 5 a merchant operation not final yet or
+the node unreachable (retry it), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from cli import contracts, demo, indexing, model
+from cli import contracts, demo, indexing, merchant, model
 from greenpoints.config import Settings, load_settings
 from greenpoints.errors import GreenPointsError
 
 # Each command module adds its subcommands with `register(sub, common)`.
-COMMAND_MODULES = (contracts, indexing, demo, model)
+COMMAND_MODULES = (contracts, indexing, merchant, demo, model)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -61,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run(args, settings)
     except GreenPointsError as exc:
         print(f"greenpoints: error: {exc}", file=sys.stderr)
-        code: int = getattr(exc, "exit_code", 1)  # 3: the indexer is halted by a deep reorg
+        code: int = getattr(exc, "exit_code", 1)  # 3: the indexer is halted; 4, 5: merchant refusals, retries
         return code
     except KeyboardInterrupt:
         print("greenpoints: interrupted", file=sys.stderr)

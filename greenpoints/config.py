@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from greenpoints.errors import ConfigError
 
 PREFIX = "GREENPOINTS_"
+# Parts with a settings class of their own read `GREENPOINTS_<PART>_*` (see `load_part_settings`);
+# the shared settings leave those variables to them.
+PART_PREFIXES = ("API_", "MERCHANT_", "GATEWAY_")
 # Where the local default chain keeps its state between commands, and other local files.
 LOCAL_DIR = Path(".greenpoints")
+M = TypeVar("M", bound=BaseModel)
 
 
 class Settings(BaseModel):
@@ -67,9 +71,9 @@ class Settings(BaseModel):
         return value
 
 
-def load_settings(overrides: dict[str, Any] | None = None, env_file: Path | None = Path(".env")) -> Settings:
-    """Read settings from the environment and `.env`, apply non-None `overrides`, validate."""
-    raw: dict[str, Any] = {}
+def _environment(prefix: str, env_file: Path | None) -> dict[str, str]:
+    """`prefix*` variables from `.env`, then the environment (which wins), as lowercase field names."""
+    raw: dict[str, str] = {}
     sources: list[dict[str, Any]] = []
     if env_file is not None and env_file.is_file():
         from dotenv import dotenv_values  # only when there is a .env (its import costs start-up time)
@@ -78,16 +82,44 @@ def load_settings(overrides: dict[str, Any] | None = None, env_file: Path | None
     sources.append(dict(os.environ))
     for source in sources:
         for key, value in source.items():
-            if key.startswith(PREFIX) and value != "":
-                raw[key.removeprefix(PREFIX).lower()] = value
-    unknown = sorted(set(raw) - set(Settings.model_fields))
+            if key.startswith(prefix) and value != "":
+                raw[key.removeprefix(prefix).lower()] = value
+    return raw
+
+
+def _validated(model: type[M], raw: dict[str, Any], prefix: str, hidden: frozenset[str]) -> M:
+    unknown = sorted(set(raw) - set(model.model_fields))
     if unknown:
-        raise ConfigError(f"{PREFIX}{unknown[0].upper()}: unknown setting")
-    raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        raise ConfigError(f"{prefix}{unknown[0].upper()}: unknown setting")
     try:
-        return Settings(**raw)
+        return model(**raw)
     except ValidationError as exc:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else "?"
-        shown = "<hidden>" if field == "private_key" else repr(raw.get(field))
-        raise ConfigError(f"{PREFIX}{field.upper()}: {error['msg']} (got {shown})") from None
+        shown = "<hidden>" if field in hidden else repr(raw.get(field))
+        raise ConfigError(f"{prefix}{field.upper()}: {error['msg']} (got {shown})") from None
+
+
+def load_settings(overrides: dict[str, Any] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+    """Read settings from the environment and `.env`, apply non-None `overrides`, validate."""
+    raw: dict[str, Any] = {
+        k: v for k, v in _environment(PREFIX, env_file).items() if not k.upper().startswith(PART_PREFIXES)
+    }
+    raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return _validated(Settings, raw, PREFIX, frozenset({"private_key"}))
+
+
+def load_part_settings(
+    model: type[M],
+    part: str,
+    overrides: dict[str, Any] | None = None,
+    env_file: Path | None = Path(".env"),
+    hidden: frozenset[str] = frozenset(),
+) -> M:
+    """A part's own settings from `GREENPOINTS_<PART>_*` (part in `PART_PREFIXES`), the same way:
+    `.env`, then the environment, then non-None `overrides`; refused in one line when bad."""
+    prefix = f"{PREFIX}{part.upper()}_"
+    assert prefix.removeprefix(PREFIX) in PART_PREFIXES, f"register {part!r} in PART_PREFIXES"
+    raw: dict[str, Any] = dict(_environment(prefix, env_file))
+    raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return _validated(model, raw, prefix, hidden)

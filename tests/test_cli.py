@@ -114,7 +114,12 @@ def test_walkthrough_runs_end_to_end(tmp_path: Path) -> None:
 
 
 # Arguments a command needs besides the global options, to parse at all.
-REQUIRED_ARGS: dict[str, list[str]] = {"db": ["upgrade"], "resync": ["--from-deployment"], "model": ["fraud"]}
+REQUIRED_ARGS: dict[str, list[str]] = {
+    "db": ["upgrade"],
+    "resync": ["--from-deployment"],
+    "model": ["fraud"],
+    "merchant": ["status", "--order", "A-1"],
+}
 
 
 def _commands() -> list[str]:

@@ -11,6 +11,11 @@ request numbers, so a short run still sees every kind):
   10000 results / block range too large", as public providers do; other calls of the same batch
   are forwarded.
 
+`forced_methods` injects faults by JSON-RPC method instead: each request carrying that method
+takes the next kind from its list (then none). It may also name `lose_answer`: the request is
+forwarded, then the connection is closed without the answer (the node acted, the client never
+hears it: a sent transaction whose answer was lost).
+
 Bounded: at most `max_connections` client connections are served at once (the accept loop waits
 for a free slot), request bodies are limited to `max_body` bytes, and idle keep-alive connections
 are closed after `idle_timeout` seconds. `stop()` shuts the listener and every open connection.
@@ -33,6 +38,7 @@ from typing import Any
 import requests
 
 FAULT_KINDS = ("http_500", "http_429", "drop", "delay", "range_refused")
+METHOD_FAULT_KINDS = (*FAULT_KINDS, "lose_answer")
 RANGE_ERROR = {"code": -32005, "message": "query returned more than 10000 results / block range too large"}
 _TAGS_AT_HEAD = frozenset({"latest", "pending", "safe", "finalized"})
 
@@ -50,6 +56,7 @@ class FaultConfig:
     delay_range: tuple[float, float] = (0.05, 0.3)
     max_log_range: int | None = None
     forced: dict[int, str] = field(default_factory=dict)
+    forced_methods: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         total = self.p_http_500 + self.p_http_429 + self.p_drop
@@ -58,6 +65,9 @@ class FaultConfig:
         unknown = set(self.forced.values()) - set(FAULT_KINDS) - {"none"}
         if unknown:
             raise ValueError(f"unknown forced fault kinds: {sorted(unknown)}")
+        by_method = {kind for kinds in self.forced_methods.values() for kind in kinds}
+        if by_method - set(METHOD_FAULT_KINDS) - {"none"}:
+            raise ValueError(f"unknown forced_methods fault kinds: {sorted(by_method - set(METHOD_FAULT_KINDS))}")
 
 
 class _Server(ThreadingHTTPServer):
@@ -112,9 +122,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         body = self.rfile.read(length)
-        fault, delay = proxy._draw()
+        fault, delay = proxy._draw(_methods(body))
         if delay:
             time.sleep(delay)
+        if fault == "lose_answer":
+            with contextlib.suppress(requests.RequestException):
+                proxy._forward(body)
+            fault = "drop"
         if fault == "drop":
             self.close_connection = True
             # Abort: RST instead of a clean FIN, like a crashed load balancer.
@@ -142,6 +156,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+def _methods(body: bytes) -> list[str]:
+    """The JSON-RPC methods a request body carries (none when it is not JSON-RPC)."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return []
+    calls = parsed if isinstance(parsed, list) else [parsed]
+    return [c["method"] for c in calls if isinstance(c, dict) and isinstance(c.get("method"), str)]
 
 
 class FaultProxy:
@@ -227,7 +251,7 @@ class FaultProxy:
 
     # ------------------------------------------------------------------ faults
 
-    def _draw(self) -> tuple[str | None, float]:
+    def _draw(self, methods: list[str] | None = None) -> tuple[str | None, float]:
         """The fault of the next request (None: forward) and a delay in seconds (0: none)."""
         cfg = self.config
         with self._lock:
@@ -235,6 +259,16 @@ class FaultProxy:
             number = self.requests
             if not self.enabled:
                 return None, 0.0
+            for method in methods or []:
+                queue = cfg.forced_methods.get(method)
+                if queue:
+                    kind = queue.pop(0)
+                    if kind == "none":
+                        return None, 0.0
+                    self.counts[kind] += 1
+                    if kind == "delay":
+                        return None, cfg.delay_range[1]
+                    return kind, 0.0
             u, v, w = self._rng.random(), self._rng.random(), self._rng.random()
             forced = cfg.forced.get(number)
             delay = 0.0
