@@ -12,12 +12,21 @@ from pathlib import Path
 from types import TracebackType
 
 import requests
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from greenpoints.compiler import ROOT
 from greenpoints.errors import ChainError
 
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 LOCAL_CHAIN_IDS = frozenset({31337, 1337})
+
+
+def dev_account(index: int) -> LocalAccount:
+    """Account `index` of anvil's public development mnemonic (local chains only: its keys are public)."""
+    Account.enable_unaudited_hdwallet_features()
+    account: LocalAccount = Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+    return account
 
 
 def anvil_binary() -> str:
@@ -52,12 +61,14 @@ class Anvil:
         *,
         accounts: int = 20,
         state: Path | None = None,
+        chain_id: int = 31337,
         extra_args: list[str] | None = None,
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.chain_id = chain_id
         args = [anvil_binary(), "--host", "127.0.0.1", "--port", str(self.port), "--accounts", str(accounts)]
-        args += ["--mnemonic", ANVIL_MNEMONIC, "--chain-id", "31337", "--silent"]
+        args += ["--mnemonic", ANVIL_MNEMONIC, "--chain-id", str(chain_id), "--silent"]
         if state is not None:
             state.parent.mkdir(parents=True, exist_ok=True)
             args += ["--state", str(state)]

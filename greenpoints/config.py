@@ -18,9 +18,11 @@ from greenpoints.errors import ConfigError
 PREFIX = "GREENPOINTS_"
 # Parts with a settings class of their own read `GREENPOINTS_<PART>_*` (see `load_part_settings`);
 # the shared settings leave those variables to them.
-PART_PREFIXES = ("API_", "MERCHANT_", "GATEWAY_")
+PART_PREFIXES = ("API_", "MERCHANT_", "GATEWAY_", "DEMO_")
 # Where the local default chain keeps its state between commands, and other local files.
 LOCAL_DIR = Path(".greenpoints")
+# The local default chain's state, kept between commands (`greenpoints chain`, commands without an RPC).
+LOCAL_CHAIN_STATE = LOCAL_DIR / "chain-state.json"
 M = TypeVar("M", bound=BaseModel)
 
 

@@ -10,11 +10,9 @@ from web3 import Web3
 
 from greenpoints.anvil import Anvil
 from greenpoints.chain import connect
-from greenpoints.config import LOCAL_DIR, Settings
+from greenpoints.config import LOCAL_CHAIN_STATE, Settings
 from greenpoints.deployment import Deployment, default_path, load_deployment
 from greenpoints.errors import DeploymentError
-
-LOCAL_CHAIN_STATE = LOCAL_DIR / "chain-state.json"
 
 
 @contextmanager

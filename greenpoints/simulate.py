@@ -47,7 +47,7 @@ class Workload:
     """The seeded random actions, one `step` at a time: `simulate` runs a number of them, the
     demo's traffic runs them until it is stopped."""
 
-    def __init__(self, w3: Web3, deployment: Deployment, seed: int) -> None:
+    def __init__(self, w3: Web3, deployment: Deployment, seed: int, customers: list[str] | None = None) -> None:
         if not deployment.merchants:
             raise DeploymentError("the deployment has no demo merchants: simulate runs on a local deployment")
         self.w3, self.deployment, self.seed = w3, deployment, seed
@@ -56,7 +56,8 @@ class Workload:
         self.token = contract(w3, "PointsToken", deployment.points_token)
         self.stable = contract(w3, "TestStablecoin", deployment.asset)
         roles = local_roles(w3)
-        self.customers: list[str] = roles["customers"]
+        # The accounts that buy, transfer, spend and redeem (default: every local customer account).
+        self.customers: list[str] = customers if customers is not None else roles["customers"]
         self.sponsor: str = roles["admin"]
         self.unit = 10**deployment.asset_decimals
         # Order ids depend on where the run starts, so a second run never replays the first one's ids.
