@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
 from cli.args import duration, non_negative, positive
 from greenpoints.config import Settings
-from greenpoints.errors import GreenPointsError
+from greenpoints.errors import ConfigError, GreenPointsError
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> None:
@@ -24,10 +25,28 @@ def cmd_deploy(args: argparse.Namespace, settings: Settings) -> None:
     from greenpoints.session import deployment_path, open_chain
 
     build()
+    if args.keystore is not None:
+        settings = settings.model_copy(update={"private_key": "0x" + _keystore_key(args.keystore, settings).hex()})
     with open_chain(settings) as w3:
         deployment = deploy(w3, asset=args.asset, asset_decimals=args.asset_decimals, admin_delay=args.admin_delay)
         path = deployment.save(deployment_path(settings, deployment.chain_id))
         print(f"wrote {path}")
+
+
+def _keystore_key(path: Path, settings: Settings) -> bytes:
+    """The deployer key from an encrypted keystore; its password from GREENPOINTS_KEYSTORE_PASSWORD
+    or, on a terminal, a prompt."""
+    import getpass
+
+    from greenpoints.keystore import decrypt_keystore
+
+    password = settings.keystore_password
+    if password is None:
+        if not sys.stdin.isatty():
+            hint = "set GREENPOINTS_KEYSTORE_PASSWORD or run on a terminal"
+            raise ConfigError(f"keystore {path} needs a password: {hint}")
+        password = getpass.getpass(f"password for keystore {path}: ")
+    return decrypt_keystore(path, password)
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> None:
@@ -81,6 +100,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         type=duration,
         help="delay of parameter changes through the timelock, e.g. 172800, 90m, 2d"
         " (default: 0 on a local chain, 2d elsewhere)",
+    )
+    p.add_argument(
+        "--keystore",
+        type=Path,
+        help="the deployer key from this encrypted keystore file (password: GREENPOINTS_KEYSTORE_PASSWORD or a prompt)",
     )
     p.set_defaults(run=cmd_deploy)
 

@@ -199,12 +199,12 @@ def run_demo(settings: Settings) -> None:
     try:
         print("compiling contracts (skipped when unchanged)")
         build()
-        database = choose_database(settings.database_url, demo.local_server, demo.data_dir)
-        print(f"database: {database.describe()}")
         w3, anvil = _open_chain(settings, demo)
         chain_id = w3.eth.chain_id
         rpc_url = anvil.url if anvil is not None else str(settings.rpc_url)
         print(f"chain: {'a fresh anvil' if anvil else 'GREENPOINTS_RPC_URL'} at {rpc_url} (chain id {chain_id})")
+        database = choose_database(settings.database_url, demo.local_server, demo.data_dir)
+        print(f"database: {database.describe()}")
         deployment = _deployment(w3, settings, fresh_chain=anvil is not None)
         _prepare_accounts(w3, deployment)
         deployment_file = deployment.save(DEMO_DIR / f"{chain_id}.json")

@@ -34,6 +34,7 @@ class Settings(BaseModel):
     rpc_url: str | None = Field(default=None, description="JSON-RPC URL; unset: a local anvil is started")
     deployment: Path | None = Field(default=None, description="deployment file; unset: deployments/<chainId>.json")
     private_key: str | None = Field(default=None, description="deployer key for non-local chains")
+    keystore_password: str | None = Field(default=None, description="password of `deploy --keystore FILE`")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL (postgresql+psycopg://...)")
     confirmations: int = Field(default=0, ge=0, le=1000, description="blocks behind head the indexer stays")
     batch_size: int = Field(default=5000, ge=1, le=1_000_000, description="blocks per indexing batch (one transaction)")
@@ -108,7 +109,7 @@ def load_settings(overrides: dict[str, Any] | None = None, env_file: Path | None
         k: v for k, v in _environment(PREFIX, env_file).items() if not k.upper().startswith(PART_PREFIXES)
     }
     raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return _validated(Settings, raw, PREFIX, frozenset({"private_key"}))
+    return _validated(Settings, raw, PREFIX, frozenset({"private_key", "keystore_password"}))
 
 
 def load_part_settings(

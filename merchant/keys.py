@@ -15,6 +15,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from greenpoints.keystore import KeystoreError, decrypt_keystore
 from merchant.errors import SigningKeyError
 
 # The order of secp256k1's group: a private key lies in [1, n - 1].
@@ -64,20 +65,9 @@ def key_from_hex(text: str, source: str = "GREENPOINTS_MERCHANT_KEY") -> Merchan
 def key_from_keystore(path: Path, password: str) -> MerchantKey:
     """The key in the encrypted keystore (Web3 Secret Storage, v3) at `path`."""
     try:
-        keystore = json.loads(path.read_text())
-    except OSError as exc:
-        raise SigningKeyError(f"cannot read keystore {path}: {exc.strerror or exc.__class__.__name__}") from None
-    except ValueError:
-        raise SigningKeyError(f"keystore {path} is not JSON") from None
-    try:
-        key = Account.decrypt(keystore, password)
-    except ValueError as exc:
-        if "MAC mismatch" in str(exc):
-            raise SigningKeyError(f"wrong password for keystore {path}") from None
-        raise SigningKeyError(f"keystore {path} is not a valid encrypted key file") from None
-    except (KeyError, TypeError):
-        raise SigningKeyError(f"keystore {path} is not a valid encrypted key file") from None
-    return MerchantKey(Account.from_key(key))
+        return MerchantKey(Account.from_key(decrypt_keystore(path, password)))
+    except KeystoreError as exc:
+        raise SigningKeyError(str(exc)) from None
 
 
 def load_key(
