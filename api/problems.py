@@ -80,8 +80,11 @@ async def on_validation(request: Request, exc: Exception) -> Response:
     errors = []
     for error in exc.errors():
         loc = [str(part) for part in error.get("loc", ())]
-        where, field = (loc[0], ".".join(loc[1:])) if len(loc) > 1 else ("query", ".".join(loc) or "?")
+        # The parameter's name; a position inside it (a repeated `kind`'s index) goes in the message.
+        where, field = (loc[0], loc[1]) if len(loc) > 1 else ("query", "".join(loc) or "?")
         message = str(error.get("msg", "invalid"))
+        if len(loc) > 2:
+            message = f"[{']['.join(loc[2:])}] {message}"
         errors.append({"field": field, "in": where, "message": message})
     first = errors[0] if errors else {"field": "?", "in": "query", "message": "invalid"}
     body = {

@@ -14,7 +14,7 @@ from api.mirror import STATE_COLUMNS, STATE_FROM, STATE_WIDTH, Indexed
 from api.models import AccountOut, ActivityKind, ActivityOut, BalanceHistoryOut
 from api.problems import bad_parameter
 from api.responses import etag_of, json_response, not_modified
-from api.routes.common import DEFAULT_LIMIT, MAX_LIMIT, NO_BLOCK, READ_ERRORS, ZERO
+from api.routes.common import DEFAULT_LIMIT, MAX_BLOCK, MAX_LIMIT, NO_BLOCK, READ_ERRORS, ZERO
 from api.shapes import AddressError, amount, checksum, moment, parse_address, points
 from greenpoints.rules import quote_redeem, scale_of
 
@@ -80,7 +80,7 @@ async def get_account(
     conn: Conn,
     address: AddressParam,
     block: Annotated[
-        int | None, Query(ge=0, description="the balance as of this block (at most the indexed one)")
+        int | None, Query(ge=0, le=MAX_BLOCK, description="the balance as of this block (at most the indexed one)")
     ] = None,
 ) -> Response:
     holder = address_of(address)

@@ -14,6 +14,11 @@ DEFAULT_LIMIT = 50
 ZERO = "0x" + "0" * 40
 # A block number above any real one: "no upper bound" in keyset conditions.
 NO_BLOCK = 2**62
+# Bounds of what a client may send: block numbers and unix times that PostgreSQL's bigint and
+# timestamp types hold (anything larger is refused as a 400, not a 500).
+MAX_BLOCK = 2**53
+MAX_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z
+DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 _EXAMPLES: dict[int, dict[str, Any]] = {
     304: {},

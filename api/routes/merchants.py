@@ -17,7 +17,7 @@ from api.models import CheckoutsOut, MerchantDailyOut, MerchantOut, MerchantsOut
 from api.problems import NOT_FOUND, ApiProblem, bad_parameter
 from api.responses import etag_of, json_response, not_modified
 from api.routes.accounts import AddressParam, address_of
-from api.routes.common import DEFAULT_LIMIT, ITEM_ERRORS, MAX_LIMIT, NO_BLOCK, READ_ERRORS
+from api.routes.common import DAY_PATTERN, DEFAULT_LIMIT, ITEM_ERRORS, MAX_LIMIT, NO_BLOCK, READ_ERRORS
 from api.shapes import amount, checksum, moment, points
 
 router = APIRouter(tags=["merchants"])
@@ -212,6 +212,15 @@ async def get_checkouts(
     return json_response(request, state, body)
 
 
+def _day(field: str, text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise bad_parameter(field, f"{text!r} is not a calendar day (YYYY-MM-DD)") from None
+
+
 DAILY_QUERY = (
     "SELECT day, minted, spent, pool_in, sales, checkouts FROM merchant_daily"
     " WHERE chain_id = %(c)s AND merchant = %(m)s AND day < %(before)s AND day >= %(from)s AND day <= %(to)s"
@@ -230,15 +239,16 @@ async def get_daily(
     ctx: Ctx,
     conn: Conn,
     address: AddressParam,
-    from_: Annotated[date | None, Query(alias="from", description="first day (YYYY-MM-DD)")] = None,
-    to: Annotated[date | None, Query(description="last day (YYYY-MM-DD)")] = None,
+    from_: Annotated[str | None, Query(alias="from", pattern=DAY_PATTERN, description="first day (YYYY-MM-DD)")] = None,
+    to: Annotated[str | None, Query(pattern=DAY_PATTERN, description="last day (YYYY-MM-DD)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 90,
     cursor: Annotated[str | None, Query(max_length=200, description="from the previous page's `next_cursor`")] = None,
 ) -> Response:
     merchant = address_of(address)
-    if from_ is not None and to is not None and from_ > to:
-        raise bad_parameter("from", f"{from_} is after to={to}")
-    scope = f"daily:{merchant}:{from_}:{to}"
+    first, last = _day("from", from_), _day("to", to)
+    if first is not None and last is not None and first > last:
+        raise bad_parameter("from", f"{first} is after to={last}")
+    scope = f"daily:{merchant}:{first}:{last}"
     before = date.max if cursor is None else date.fromisoformat(str(ctx.cursors.decode(scope, cursor, (str,))[0]))
     async with snapshot(conn):
         state = await ctx.state(conn)
@@ -254,8 +264,8 @@ async def get_daily(
                 "c": state.chain_id,
                 "m": merchant,
                 "before": before,
-                "from": from_ or date.min,
-                "to": to or date.max,
+                "from": first or date.min,
+                "to": last or date.max,
                 "n": limit + 1,
             },
         )

@@ -12,7 +12,7 @@ from api.database import fetchall, snapshot
 from api.models import CandlesOut, PriceHistoryOut
 from api.problems import bad_parameter
 from api.responses import encode, etag_of, json_response, not_modified
-from api.routes.common import DEFAULT_LIMIT, MAX_LIMIT, NO_BLOCK, READ_ERRORS
+from api.routes.common import DEFAULT_LIMIT, MAX_BLOCK, MAX_LIMIT, MAX_TIME, NO_BLOCK, READ_ERRORS
 from api.shapes import amount, moment, points, price
 from indexer.candles import INTERVALS
 
@@ -49,8 +49,10 @@ async def get_candles(
     ctx: Ctx,
     conn: Conn,
     interval: Annotated[Interval, Query(description="bucket width")] = "1h",
-    from_: Annotated[int | None, Query(alias="from", ge=0, description="unix seconds (first bucket)")] = None,
-    to: Annotated[int | None, Query(ge=0, description="unix seconds (last bucket)")] = None,
+    from_: Annotated[
+        int | None, Query(alias="from", ge=0, le=MAX_TIME, description="unix seconds (first bucket)")
+    ] = None,
+    to: Annotated[int | None, Query(ge=0, le=MAX_TIME, description="unix seconds (last bucket)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_CANDLES, description="most candles")] = 500,
 ) -> Response:
     if from_ is not None and to is not None and from_ > to:
@@ -130,8 +132,8 @@ async def get_history(
     conn: Conn,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=200, description="from the previous page's `next_cursor`")] = None,
-    from_block: Annotated[int | None, Query(ge=0)] = None,
-    to_block: Annotated[int | None, Query(ge=0)] = None,
+    from_block: Annotated[int | None, Query(ge=0, le=MAX_BLOCK)] = None,
+    to_block: Annotated[int | None, Query(ge=0, le=MAX_BLOCK)] = None,
 ) -> Response:
     if from_block is not None and to_block is not None and from_block > to_block:
         raise bad_parameter("from_block", f"{from_block} is after to_block={to_block}")
