@@ -30,6 +30,7 @@ def moving(artifacts: None, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     stack = start_stack(
         tmp_path_factory.mktemp("api-reorg"),
         seed=11,
+        chunks=5,
         indexer_settings={"batch_size": 1, "reorg_window": REORG_WINDOW},
     )
     stack.api.stop()
@@ -148,8 +149,8 @@ def ready(stack: Stack) -> tuple[int, list[str]]:
 def test_readyz_turns_503_on_lag_silence_and_halt(moving: Stack) -> None:
     stack = moving
     wait_for(lambda: ready(stack)[0] == 200, 30, what="ready")
-    # Lag: 300 new blocks at once, read one per batch: the mirror trails by more than 3 for a while.
-    stack.w3.provider.make_request("anvil_mine", [hex(300)])  # type: ignore[arg-type]
+    # Lag: 60 new blocks at once, read one per batch: the mirror trails by more than 3 for a while.
+    stack.w3.provider.make_request("anvil_mine", [hex(60)])  # type: ignore[arg-type]
     lagging = wait_for(
         lambda: (r := ready(stack))[0] == 503 and any("behind the head" in x for x in r[1]) and r, 30, 0.01, "lag"
     )
