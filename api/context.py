@@ -50,7 +50,8 @@ class ApiContext:
         return self.deployment_file
 
 
-def context(request: Request) -> ApiContext:
+async def context(request: Request) -> ApiContext:
+    """(Async: FastAPI runs a plain function dependency in a thread, two thread hops per request.)"""
     ctx: ApiContext = request.app.state.ctx
     return ctx
 

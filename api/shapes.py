@@ -34,6 +34,7 @@ def moment(timestamp: int) -> dict[str, Any]:
     return {"time": iso(timestamp), "timestamp": timestamp}
 
 
+@lru_cache(maxsize=16_384)
 def iso(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

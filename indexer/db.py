@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from indexer import candles, stored
+from indexer import candle_store, stored
 from indexer.copy_text import copy_columns
 from indexer.decode import TABLES
 from indexer.derive import PoolSnapshot
@@ -271,7 +271,7 @@ def write_prepared(conn: Connection, chain_id: int, batch: PreparedBatch, *, ski
                 "sa": [str(v[4]) for _, v in daily],
             },
         )
-    candles.write(conn, chain_id, batch.candles)
+    candle_store.write(conn, chain_id, batch.candles)
 
 
 def write_blocks(

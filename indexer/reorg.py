@@ -14,7 +14,7 @@ import logging
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from indexer import candles
+from indexer import candle_store
 from indexer.db import load_state, set_cursor, set_halted
 from indexer.decode import TABLES, ZERO_ADDRESS
 from indexer.errors import IndexerError, IndexerHalted
@@ -75,7 +75,7 @@ def rollback_rows(conn: Connection, chain_id: int, ancestor: int) -> dict[str, i
         .all()
     )
     # Candles holding dropped pool states (read before those go), and audits of dropped blocks.
-    cut = candles.cut_buckets(conn, chain_id, ancestor)
+    cut = candle_store.cut_buckets(conn, chain_id, ancestor)
     conn.execute(text("DELETE FROM audit_runs WHERE chain_id = :c AND block_number > :a"), params)
     # The events themselves; the balance history goes with the transfers.
     counts["events"] = sum(
@@ -85,7 +85,7 @@ def rollback_rows(conn: Connection, chain_id: int, ancestor: int) -> dict[str, i
     counts["pool_states"] = conn.execute(
         text("DELETE FROM pool_states WHERE chain_id = :c AND block_number > :a"), params
     ).rowcount
-    candles.rebuild(conn, chain_id, cut)
+    candle_store.rebuild(conn, chain_id, cut)
     # Each holder gets back its last balance at or below the ancestor; holders first seen in the
     # dropped blocks disappear again.
     conn.execute(
