@@ -123,7 +123,7 @@ async def get_account(
         if last is None or last_time is None
         else {"block_number": last, "time": moment(int(last_time))},
     }
-    return json_response(request, state, body, version=f"{state.version}-{block}")
+    return json_response(request, state, body, version=state.version if block is None else f"{state.version}-at{block}")
 
 
 # ---------------------------------------------------------------------- activity
