@@ -20,6 +20,7 @@ from api import problems
 from api.context import ApiContext
 from api.cursors import Cursors
 from api.database import make_pool
+from api.fastpath import FastPath
 from api.metrics import MetricsMiddleware
 from api.mirror import ChainChoice
 from api.models import Problem
@@ -68,6 +69,9 @@ def create_app(api: ApiSettings | None = None, shared: Settings | None = None) -
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry hooks off: metrics are ours (/metrics), and the check costs
+        # a few environment lookups per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.ctx = ctx
     for module in (pool, price, accounts, merchants, audit, service):
@@ -76,6 +80,7 @@ def create_app(api: ApiSettings | None = None, shared: Settings | None = None) -
     app.add_exception_handler(RequestValidationError, problems.on_validation)
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)
     app.add_exception_handler(Exception, problems.on_unexpected)
+    app.add_middleware(FastPath, ctx=ctx)  # innermost: inside CORS and metrics, before the router
     app.add_middleware(
         CORSMiddleware,
         allow_origins=api.origins,

@@ -24,6 +24,10 @@ LATENCY = Histogram(
 )
 
 
+# The labelled series per (route, method, status), looked up once: `labels()` takes a lock each call.
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 class MetricsMiddleware:
     """Pure ASGI (no per-request task or body copy): counts and times every HTTP request by its
     route template (`/v1/accounts/{address}`), so the label set stays small."""
@@ -48,9 +52,12 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", None) or ("/app" if scope["path"].startswith("/app") else "unmatched")
-            method = scope["method"]
-            LATENCY.labels(path, method).observe(time.perf_counter() - started)
-            REQUESTS.labels(path, method, str(status[0])).inc()
+            key = (path, scope["method"], status[0])
+            children = _children.get(key)
+            if children is None:
+                children = _children[key] = (LATENCY.labels(path, key[1]), REQUESTS.labels(path, key[1], str(key[2])))
+            children[0].observe(time.perf_counter() - started)
+            children[1].inc()
 
 
 def _registry() -> CollectorRegistry | None:

@@ -19,12 +19,32 @@ def etag_of(version: str) -> str:
     return f'W/"{version}"'
 
 
+def matches(if_none_match: str | None, etag: str) -> bool:
+    return if_none_match is not None and (if_none_match == "*" or etag in (t.strip() for t in if_none_match.split(",")))
+
+
 def not_modified(request: Request, etag: str) -> Response | None:
     """A 304 when the client already holds this version."""
-    wanted = request.headers.get("if-none-match")
-    if wanted is not None and (wanted == "*" or etag in (t.strip() for t in wanted.split(","))):
+    if matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
     return None
+
+
+def answer(
+    if_none_match: str | None, state: Indexed, body: dict[str, Any] | bytes, version: str | None = None
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, headers and content of a JSON answer for `state` (304 when the client holds it)."""
+    etag = etag_of(version or state.version)
+    headers = [(b"etag", etag.encode()), (b"cache-control", b"no-cache")]
+    if matches(if_none_match, etag):
+        return 304, headers, b""
+    content = body if isinstance(body, bytes) else _encode(body)
+    headers += [
+        (b"x-indexed-block", str(state.block).encode()),
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(content)).encode()),
+    ]
+    return 200, headers, content
 
 
 def json_response(

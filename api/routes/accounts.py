@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from api.context import Conn, Ctx
-from api.database import fetchall, snapshot
-from api.mirror import STATE_COLUMNS, STATE_FROM, STATE_WIDTH, Indexed
+from api.context import ApiContext, Conn, Ctx
+from api.database import Connection, fetchall, snapshot
+from api.mirror import STATE_COLUMNS, STATE_FROM, STATE_WIDTH, Indexed, not_indexed
 from api.models import AccountOut, ActivityKind, ActivityOut, BalanceHistoryOut
 from api.problems import bad_parameter
 from api.responses import etag_of, json_response, not_modified
@@ -68,27 +68,14 @@ ACCOUNT_QUERY = (
 )
 
 
-@router.get(
-    "/v1/accounts/{address}",
-    response_model=AccountOut,
-    responses=READ_ERRORS,
-    summary="A holder's points, their face value and cash-out value now (or at `?block=`), first and last activity",
-)
-async def get_account(
-    request: Request,
-    ctx: Ctx,
-    conn: Conn,
-    address: AddressParam,
-    block: Annotated[
-        int | None, Query(ge=0, le=MAX_BLOCK, description="the balance as of this block (at most the indexed one)")
-    ] = None,
-) -> Response:
-    holder = address_of(address)
+async def account_answer(
+    ctx: ApiContext, conn: Connection, holder: str, block: int | None
+) -> tuple[Indexed, dict[str, Any], str]:
+    """The account answer for `holder` (lowercase) now or at `block`: the state it reflects, the body
+    and its version. Shared by the route and the fast path (`api.fastpath`)."""
     chain_id = await ctx.chain.resolve(conn)
     rows = await fetchall(conn, ACCOUNT_QUERY, {"c": chain_id, "a": holder, "n": NO_BLOCK if block is None else block})
     if not rows:
-        from api.mirror import not_indexed
-
         raise not_indexed()
     row = rows[0]
     state = Indexed.from_row(row)
@@ -117,13 +104,32 @@ async def get_account(
             "kept": amount(quote.kept, d),
         },
         "first_activity": None
-        if first is None or (last is None) or first_time is None
+        if first is None or last is None or first_time is None
         else {"block_number": int(first), "time": moment(int(first_time))},
         "last_activity": None
         if last is None or last_time is None
         else {"block_number": last, "time": moment(int(last_time))},
     }
-    return json_response(request, state, body, version=state.version if block is None else f"{state.version}-at{block}")
+    return state, body, state.version if block is None else f"{state.version}-at{block}"
+
+
+@router.get(
+    "/v1/accounts/{address}",
+    response_model=AccountOut,
+    responses=READ_ERRORS,
+    summary="A holder's points, their face value and cash-out value now (or at `?block=`), first and last activity",
+)
+async def get_account(
+    request: Request,
+    ctx: Ctx,
+    conn: Conn,
+    address: AddressParam,
+    block: Annotated[
+        int | None, Query(ge=0, le=MAX_BLOCK, description="the balance as of this block (at most the indexed one)")
+    ] = None,
+) -> Response:
+    state, body, version = await account_answer(ctx, conn, address_of(address), block)
+    return json_response(request, state, body, version=version)
 
 
 # ---------------------------------------------------------------------- activity

@@ -41,15 +41,18 @@ POOL_QUERY = (
     summary="The pool now: reserve, supply, price, tax accrued, parameters, fraud threshold",
 )
 async def get_pool(request: Request, ctx: Ctx, conn: Conn) -> Response:
+    # A cached answer needs only the state (one statement); a new one is read in one snapshot.
+    state = await ctx.state(conn)
+    version = state.head_version
+    unchanged = not_modified(request, etag_of(version))
+    if unchanged is not None:
+        return unchanged
+    cached = ctx.cache.get(version, "pool")
+    if cached is not None:
+        return json_response(request, state, cached, version=version)
     async with snapshot(conn):
         state = await ctx.state(conn)
         version = state.head_version
-        unchanged = not_modified(request, etag_of(version))
-        if unchanged is not None:
-            return unchanged
-        cached = ctx.cache.get(version, "pool")
-        if cached is not None:
-            return json_response(request, state, cached, version=version)
         day = governance.utc_day(state.block_time)
         row = await fetchone(conn, POOL_QUERY, {"c": state.chain_id, "day": day})
         assert row is not None

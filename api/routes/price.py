@@ -58,15 +58,17 @@ async def get_candles(
     if from_ is not None and to is not None and from_ > to:
         raise bad_parameter("from", f"{from_} is after to={to}")
     seconds = INTERVALS[interval]
+    key = ("candles", interval, from_, to, limit)
+    # A cached answer needs only the state (one statement); a new one is read in one snapshot.
+    state = await ctx.state(conn)
+    unchanged = not_modified(request, etag_of(state.version))
+    if unchanged is not None:
+        return unchanged
+    cached = ctx.cache.get(state.version, key)
+    if cached is not None:
+        return json_response(request, state, cached)
     async with snapshot(conn):
         state = await ctx.state(conn)
-        key = ("candles", interval, from_, to, limit)
-        unchanged = not_modified(request, etag_of(state.version))
-        if unchanged is not None:
-            return unchanged
-        cached = ctx.cache.get(state.version, key)
-        if cached is not None:
-            return json_response(request, state, cached)
         indexed = state.block_time if state.block_time is not None else 0
         last = min(indexed if to is None else to, indexed)
         end = last - last % seconds
