@@ -68,14 +68,19 @@ class Stack:
 
 
 def start_stack(
-    tmp: Path, seed: int, *, chunks: int = 8, indexer_settings: dict[str, str | int | float] | None = None
+    tmp: Path,
+    seed: int,
+    *,
+    chunks: int = 8,
+    per_chunk: int = 5,
+    indexer_settings: dict[str, str | int | float] | None = None,
 ) -> Stack:
     anvil = Anvil(accounts=20)
     try:
         w3 = connect(anvil.url)
         deployment = deploy(w3, log=lambda _: None)
         deployment_file = deployment.save(tmp / "deployment.json")
-        run_workload(w3, deployment, seed, chunks=chunks)
+        run_workload(w3, deployment, seed, chunks=chunks, per_chunk=per_chunk)
         database = f"gp_api_{uuid.uuid4().hex[:10]}"
         db_url = databases.create_database(database)
     except BaseException:

@@ -31,6 +31,7 @@ def moving(artifacts: None, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         tmp_path_factory.mktemp("api-reorg"),
         seed=11,
         chunks=5,
+        per_chunk=4,
         indexer_settings={"batch_size": 1, "reorg_window": REORG_WINDOW},
     )
     stack.api.stop()
