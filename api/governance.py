@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from api.database import Connection, fetchone
 
 # The table of `GlobalDailyCapSet(cap)` events (migration 0003) and its column.
-GLOBAL_CAP_TABLE = "global_daily_cap_updates"
+GLOBAL_CAP_TABLE = "global_cap_updates"
 GLOBAL_CAP_COLUMN = "cap"
 _present: dict[str, bool] = {}
 

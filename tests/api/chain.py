@@ -70,9 +70,9 @@ def price_series(events: list[Log], times: dict[int, int], decimals: int) -> lis
     out: list[Point] = []
     reserve = supply = 0
     for e in events:
-        if e.name in (*STATE_EVENTS, "PointsBurned"):
+        if e.name in (*STATE_EVENTS, "PointsBurned", "TaxWithdrawn"):
             reserve, supply = int(e.args["reserveAfter"]), int(e.args["supplyAfter"])
-        elif e.name != "TaxWithdrawn":
+        else:
             continue
         out.append(
             Point(e.block, e.index, times[e.block], reserve, supply, price_of(reserve, supply, decimals), e.name)

@@ -36,6 +36,8 @@ def test_pool_equals_the_chain(stack: Stack) -> None:
     assert params["pool_share_bps"] == pool.functions.poolShareBps().call(**at)
     assert params["tax_collector"] == pool.functions.taxCollector().call(**at)
     assert params["paused"] == pool.functions.paused().call(**at)
+    assert int(params["global_daily_cap"]["raw"]) == pool.functions.globalDailyCap().call(**at)
+    assert int(params["global_minted_today"]["raw"]) == pool.functions.globalMintedToday().call(**at)
     holders = {a for e in logs(stack.w3, stack.deployment, block) if e.name == "Transfer" for a in (e.args["to"],)}
     positive = [h for h in holders - {ZERO} if token.functions.balanceOf(stack.w3.to_checksum_address(h)).call(**at)]
     assert body["holders"] == len(positive)
