@@ -136,3 +136,33 @@ def test_the_api_runs_on_a_read_only_role(stack: Stack) -> None:
         admin.execute(psycopg.sql.SQL("DROP OWNED BY {}").format(psycopg.sql.Identifier(role)))
         admin.execute(psycopg.sql.SQL("DROP ROLE {}").format(psycopg.sql.Identifier(role)))
         admin.close()
+
+
+def test_the_dapp_is_served_at_app_with_a_strict_policy(stack: Stack) -> None:
+    folder = stack.workdir / "dapp"
+    folder.mkdir(exist_ok=True)
+    (folder / "index.html").write_text("<!doctype html><title>Green Points</title><script src='app.js'></script>\n")
+    (folder / "app.js").write_text("console.log('ok');\n")
+    server = stack.start_api(
+        "api-app",
+        api_static_dir=folder,
+        api_public_rpc_url="http://127.0.0.1:8545",
+        api_explorer_url="https://explorer.example",
+    )
+    try:
+        page = server.get("/app/")
+        assert page.status_code == 200 and "Green Points" in page.text
+        policy = page.headers["content-security-policy"]
+        assert "default-src 'none'" in policy and "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert "connect-src 'self' http://127.0.0.1:8545" in policy and "unsafe-inline" not in policy
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert server.get("/app/app.js").headers["content-security-policy"] == policy
+        assert "content-security-policy" not in server.get("/v1/pool").headers  # the API's JSON is not a page
+        deployment = server.json("/v1/deployment")
+        assert (
+            deployment["rpc_url"] == "http://127.0.0.1:8545"
+            and deployment["explorer_url"] == "https://explorer.example"
+        )
+        assert server.get("/app/missing.js").status_code == 404
+    finally:
+        server.stop()
