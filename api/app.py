@@ -26,7 +26,7 @@ from api.mirror import ChainChoice
 from api.models import Problem
 from api.routes import accounts, audit, merchants, pool, price, service
 from api.settings import ApiSettings, database_url, load_api_settings
-from api.static import PREFIX, SecurityHeaders, content_security_policy, mount_app
+from api.static import SecurityHeaders, content_security_policy, mount_app
 from greenpoints.config import Settings, load_settings
 
 DESCRIPTION = """Read-only view of the Green Points mirror (the indexer's PostgreSQL database).
@@ -51,7 +51,6 @@ def create_app(api: ApiSettings | None = None, shared: Settings | None = None) -
         chain=ChainChoice(api.chain_id),
         cursors=Cursors(api.cursor_key),
         deployment_path=shared.deployment,
-        audit_every=shared.audit_every,
     )
 
     @asynccontextmanager
@@ -113,6 +112,3 @@ def openapi(app: FastAPI) -> dict[str, Any]:
     schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     app.openapi_schema = document
     return document
-
-
-__all__ = ["PREFIX", "create_app"]

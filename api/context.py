@@ -27,7 +27,6 @@ class ApiContext:
     chain: ChainChoice
     cursors: Cursors
     deployment_path: Path | None  # GREENPOINTS_DEPLOYMENT; else deployments/<chainId>.json
-    audit_every: int  # GREENPOINTS_AUDIT_EVERY, for a stored audit that names no schedule
     cache: VersionCache = field(default_factory=VersionCache)
     deployment_file: dict[str, Any] | None = None
 

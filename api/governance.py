@@ -14,7 +14,8 @@ _present: dict[str, bool] = {}
 
 
 async def has_table(conn: Connection, name: str) -> bool:
-    if name not in _present:
+    """Whether the table exists (remembered once it does: a migration may add it while we run)."""
+    if not _present.get(name):
         row = await fetchone(conn, "SELECT to_regclass(%s) IS NOT NULL", (name,))
         _present[name] = bool(row and row[0])
     return _present[name]
