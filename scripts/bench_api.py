@@ -7,7 +7,7 @@
    `--holders` distinct holders (checkouts by the demo merchants, 100 per block, and point
    transfers between holders through anvil's impersonation), generated once and kept with anvil's
    `--dump-state` under .greenpoints/bench/ with its deployment file; reruns reuse it.
-2. `greenpoints index --once` into an empty database (events/s printed).
+2. `greenpoints index --once` into an empty database (events/s printed), then ANALYZE.
 3. `greenpoints api --workers N` serves it; a load generator in a separate process sends requests
    on loopback at fixed rates, open loop: request i is due at t0 + i/rate and its latency counts
    from that moment, so a slow server cannot slow the schedule down. Each rate runs `--seconds`
@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import psycopg
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -303,6 +304,9 @@ def main() -> int:
             if indexed.returncode != 0:
                 raise SystemExit(f"index failed: {indexed.stderr[-2000:]}")
             print(f"index --once: {time.monotonic() - started:.1f} s; {indexed.stdout.strip().splitlines()[-1]}")
+            # Planner statistics, as autovacuum would have gathered on a database that has been running.
+            with psycopg.connect(db_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+                conn.execute("ANALYZE")
             port = 18000 + random.randrange(1000)
             url = f"http://127.0.0.1:{port}"
             api = subprocess.Popen(
