@@ -76,8 +76,7 @@ async def readyz(request: Request, ctx: Ctx) -> Response:
         return problem_response(problem, request.url.path, {"Retry-After": "1", "Cache-Control": "no-store"})
     assert state is not None
     body = {"indexed_block": state.block_json(), "ready": True, **state.head_json()}
-    response = json_response(request, state, body, version=state.head_version)
-    return response
+    return json_response(request, state, body, version=state.head_version)
 
 
 @router.get(

@@ -234,6 +234,8 @@ def test_conventions_etag_cors_deployment_metrics_docs(stack: Stack) -> None:
     deployment = stack.api.json("/v1/deployment")
     assert deployment["chain_id"] == 31337 and deployment["pool"] == stack.w3.to_checksum_address(stack.deployment.pool)
     assert deployment["asset_decimals"] == stack.deployment.asset_decimals and deployment["points_decimals"] == 18
+    assert deployment["timelock"] == stack.w3.to_checksum_address(stack.deployment.timelock)
+    assert deployment["admin_delay"] == stack.deployment.admin_delay
     metrics = stack.api.get("/metrics").text
     assert 'greenpoints_api_requests_total{method="GET",route="/v1/pool",status="200"}' in metrics
     assert "greenpoints_api_request_seconds_bucket" in metrics and "greenpoints_mirror_indexed_block" in metrics
