@@ -5,15 +5,22 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# schemathesis (the API's fuzz test) lives apart: it needs a newer hypothesis than brownie pins.
+FUZZ_VENV := .venv-fuzz
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: setup solc-link demo test lint gas clean
 
-setup: $(VENV)/.installed node_modules/.installed solc-link artifacts/.fingerprint
+setup: $(VENV)/.installed $(FUZZ_VENV)/.installed node_modules/.installed solc-link artifacts/.fingerprint
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	touch $@
+
+$(FUZZ_VENV)/.installed: constraints-fuzz.txt
+	test -x $(FUZZ_VENV)/bin/python || $(PYTHON) -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints-fuzz.txt schemathesis
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

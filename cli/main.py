@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from cli import contracts, demo, indexing, merchant, model
+from cli import api, contracts, demo, indexing, merchant, model
 from greenpoints.config import Settings, load_settings
 from greenpoints.errors import GreenPointsError
 
 # Each command module adds its subcommands with `register(sub, common)`.
-COMMAND_MODULES = (contracts, indexing, merchant, demo, model)
+COMMAND_MODULES = (contracts, indexing, merchant, api, demo, model)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -49,6 +49,12 @@ class Settings(BaseModel):
     backfill_worker: bool = Field(
         default=True, description="read and prepare long backfills in a second process (on another core)"
     )
+    audit_every: int = Field(
+        default=100,
+        ge=0,
+        le=10_000_000,
+        description="while live, audit the mirror against the chain every this many blocks and store it (0: never)",
+    )
 
     @field_validator("rpc_url")
     @classmethod

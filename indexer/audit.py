@@ -62,15 +62,20 @@ class AuditReport:
     chain_id: int
     pool: str
     block: int
+    block_hash: str | None = None
     lines: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
+    # Every check, as stored and served: {"name", "ok", "mirror", "chain"} (values as text).
+    checks: list[dict[str, object]] = field(default_factory=list)
     holders: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.differences
 
-    def check(self, what: str, mirror: object, chain: object) -> None:
+    def check(self, what: str, mirror: object, chain: object, *, record: bool = True) -> None:
+        if record:
+            self.checks.append({"name": what, "ok": mirror == chain, "mirror": str(mirror), "chain": str(chain)})
         if mirror == chain:
             self.lines.append(f"  ok    {what}: {chain}")
         else:
@@ -78,6 +83,7 @@ class AuditReport:
             self.lines.append(f"  DIFF  {what}: mirror {mirror}, chain {chain}")
 
     def fail(self, message: str) -> None:
+        self.checks.append({"name": message, "ok": False, "mirror": None, "chain": None})
         self.differences.append(message)
         self.lines.append(f"  FAIL  {message}")
 
@@ -93,7 +99,8 @@ class AuditReport:
 
 def audit(engine: Engine, rpc: RpcClient, target: Target, *, max_listed: int = 20) -> AuditReport:
     """Audit the mirror of `target` against the node behind `rpc` at the indexed cursor."""
-    with engine.connect() as conn:
+    # One snapshot: a live indexer may commit a batch while the mirror is read.
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
         state = db.load_state(conn, target)
         balances = {
             r.holder: int(r.balance)
@@ -117,7 +124,9 @@ def audit(engine: Engine, rpc: RpcClient, target: Target, *, max_listed: int = 2
             for what, sql in PARAMETER_QUERIES.items()
         }
     block = state.cursor_block
-    report = AuditReport(chain_id=target.chain_id, pool=target.pool, block=block, holders=len(balances))
+    report = AuditReport(
+        chain_id=target.chain_id, pool=target.pool, block=block, block_hash=state.cursor_hash, holders=len(balances)
+    )
     if state.halted_reason is not None:
         report.fail(f"the indexer is halted: {state.halted_reason}")
     if state.cursor_hash is not None:
@@ -159,6 +168,9 @@ def audit(engine: Engine, rpc: RpcClient, target: Target, *, max_listed: int = 2
                 report.check(f"balanceOf({holder})", balances[holder], chain_balance)
             else:
                 report.differences.append(f"balanceOf({holder})")
+    report.checks.append(
+        {"name": f"balanceOf of all {n} holders", "ok": wrong == 0, "mirror": f"{n - wrong} equal", "chain": str(n)}
+    )
     if wrong == 0:
         report.lines.append(f"  ok    balanceOf of all {n} holders")
     elif wrong > max_listed:
@@ -171,6 +183,14 @@ def audit(engine: Engine, rpc: RpcClient, target: Target, *, max_listed: int = 2
     report.check("price()", int(last_price) if last_price is not None else 0, price)
     report.check("price from reserve/supply", price_of(last.reserve, last.supply, target.asset_decimals), price)
     if asset_balance >= reserve + tax:
+        report.checks.append(
+            {
+                "name": "asset.balanceOf(pool) >= reserve + taxAccrued",
+                "ok": True,
+                "mirror": str(last.reserve + last.tax_accrued),
+                "chain": str(asset_balance),
+            }
+        )
         report.lines.append(f"  ok    asset.balanceOf(pool) {asset_balance} >= reserve + taxAccrued {reserve + tax}")
     else:
         report.fail(f"asset.balanceOf(pool) {asset_balance} < reserve + taxAccrued {reserve + tax}")

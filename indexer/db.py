@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from indexer import stored
+from indexer import candle_store, stored
 from indexer.copy_text import copy_columns
 from indexer.decode import TABLES
 from indexer.derive import PoolSnapshot
@@ -144,6 +144,17 @@ def set_cursor(conn: Connection, target: Target, block: int, block_hash: str | N
     )
 
 
+def write_heartbeat(conn: Connection, target: Target, head: int) -> None:
+    """Record the chain head the indexer saw just now (readers derive its lag and liveness)."""
+    conn.execute(
+        text(
+            "INSERT INTO indexer_heartbeat (chain_id, pool, head_block, seen_at) VALUES (:c, :p, :h, now())"
+            " ON CONFLICT (chain_id, pool) DO UPDATE SET head_block = EXCLUDED.head_block, seen_at = now()"
+        ),
+        {"c": target.chain_id, "p": target.pool, "h": head},
+    )
+
+
 def set_halted(conn: Connection, target: Target, reason: str | None) -> None:
     conn.execute(
         text("UPDATE indexer_state SET halted_reason = :r, updated_at = now() WHERE chain_id = :c AND pool = :p"),
@@ -205,7 +216,7 @@ def copy_text(
 
 def write_prepared(conn: Connection, chain_id: int, batch: PreparedBatch, *, skip_existing: bool = False) -> None:
     """Write a prepared batch's rows: the event tables and pool states (COPY), then the balances,
-    merchants and per-day merchant totals it changed (one set-based upsert each)."""
+    merchants, per-day merchant totals and price candles it changed (one set-based upsert each)."""
     for table, data in batch.copy.items():
         copy_text(conn, table, copy_columns(table), data, skip_existing=skip_existing)
     if batch.balances:
@@ -240,12 +251,14 @@ def write_prepared(conn: Connection, chain_id: int, batch: PreparedBatch, *, ski
         daily = list(batch.merchant_daily.items())
         conn.execute(
             text(
-                "INSERT INTO merchant_daily (chain_id, merchant, day, minted, spent, checkouts)"
-                " SELECT :c, m, d, mi, sp, n FROM unnest(CAST(:m AS text[]), CAST(:d AS date[]),"
-                " CAST(:mi AS numeric[]), CAST(:sp AS numeric[]), CAST(:n AS bigint[])) AS t(m, d, mi, sp, n)"
+                "INSERT INTO merchant_daily (chain_id, merchant, day, minted, spent, checkouts, pool_in, sales)"
+                " SELECT :c, m, d, mi, sp, n, pi, sa FROM unnest(CAST(:m AS text[]), CAST(:d AS date[]),"
+                " CAST(:mi AS numeric[]), CAST(:sp AS numeric[]), CAST(:n AS bigint[]), CAST(:pi AS numeric[]),"
+                " CAST(:sa AS numeric[])) AS t(m, d, mi, sp, n, pi, sa)"
                 " ON CONFLICT (chain_id, merchant, day) DO UPDATE SET"
                 " minted = merchant_daily.minted + EXCLUDED.minted, spent = merchant_daily.spent + EXCLUDED.spent,"
-                " checkouts = merchant_daily.checkouts + EXCLUDED.checkouts"
+                " checkouts = merchant_daily.checkouts + EXCLUDED.checkouts,"
+                " pool_in = merchant_daily.pool_in + EXCLUDED.pool_in, sales = merchant_daily.sales + EXCLUDED.sales"
             ),
             {
                 "c": chain_id,
@@ -254,8 +267,11 @@ def write_prepared(conn: Connection, chain_id: int, batch: PreparedBatch, *, ski
                 "mi": [str(v[0]) for _, v in daily],
                 "sp": [str(v[1]) for _, v in daily],
                 "n": [v[2] for _, v in daily],
+                "pi": [str(v[3]) for _, v in daily],
+                "sa": [str(v[4]) for _, v in daily],
             },
         )
+    candle_store.write(conn, chain_id, batch.candles)
 
 
 def write_blocks(

@@ -37,7 +37,7 @@ class BatchRows:
     pool_states: list[tuple[int, int, int, int, int, int, int, str]] = field(default_factory=list)
     # merchant -> (rate_bps, daily_cap, active, updated_block); the batch's last setting wins
     merchants: dict[str, tuple[int, int, bool, int]] = field(default_factory=dict)
-    # (merchant, day) -> [minted, spent, checkouts]
+    # (merchant, day) -> [minted, spent, checkouts, pool_in, sales]
     merchant_daily: dict[tuple[str, date], list[int]] = field(default_factory=dict)
     last_state: PoolSnapshot = field(default_factory=PoolSnapshot)
 
@@ -133,11 +133,13 @@ def derive(
                 tax -= int(a["amount"])
             state_row(e, name)
             if name == "CheckedOut":
-                entry = rows.merchant_daily.setdefault((str(a["merchant"]), day_of(e.block_time)), [0, 0, 0])
+                entry = rows.merchant_daily.setdefault((str(a["merchant"]), day_of(e.block_time)), [0, 0, 0, 0, 0])
                 entry[0] += int(a["points"])
                 entry[2] += 1
+                entry[3] += int(a["poolIn"])
+                entry[4] += int(a["saleAmount"])
             elif name == "Spent":
-                entry = rows.merchant_daily.setdefault((str(a["merchant"]), day_of(e.block_time)), [0, 0, 0])
+                entry = rows.merchant_daily.setdefault((str(a["merchant"]), day_of(e.block_time)), [0, 0, 0, 0, 0])
                 entry[1] += int(a["points"])
         elif name == "MerchantSet":
             rows.merchants[str(a["merchant"])] = (

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest revision in migrations/versions (a test keeps it equal to Alembic's head): lets
 # `index` skip importing Alembic when the schema is current.
-HEAD = "0003_hardened_pool"
+HEAD = "0004_api_read_models"
 
 
 def alembic_config(database_url: str | None = None, connection: Connection | None = None) -> Config:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from indexer.candles import Candle, batch_candles
 from indexer.copy_text import pool_state_lines, transfer_lines
 from indexer.derive import PoolSnapshot, derive, holders_of
 from indexer.reader import Batch
@@ -36,6 +37,7 @@ class PreparedBatch:
     balances: dict[str, int]  # holder -> balance after the batch
     merchants: dict[str, tuple[int, int, bool, int]]
     merchant_daily: dict[tuple[str, date], list[int]]
+    candles: list[Candle]  # the partial price candles of the batch's pool states
     last_state: PoolSnapshot  # the pool state after the batch
 
 
@@ -66,5 +68,6 @@ def prepare_batch(
         balances=rows.balances,
         merchants=rows.merchants,
         merchant_daily=rows.merchant_daily,
+        candles=batch_candles(rows.pool_states),
         last_state=rows.last_state,
     )

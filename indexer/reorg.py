@@ -1,7 +1,8 @@
 """Reorgs: find the common ancestor in the kept block-hash window, roll every derived row back.
 
 `rollback_rows` deletes everything above a block in one transaction (the caller's) and rebuilds
-what is aggregated (balances, merchants, per-day merchant totals) for the accounts it touched.
+what is aggregated (balances, merchants, per-day merchant totals, price candles) for what it
+touched; stored audits of the dropped blocks go too.
 A reorg deeper than the window cannot be rolled back safely: the indexer is halted
 (`indexer_state.halted_reason`) until an operator runs `greenpoints resync`.
 """
@@ -13,6 +14,7 @@ import logging
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from indexer import candle_store
 from indexer.db import load_state, set_cursor, set_halted
 from indexer.decode import TABLES, ZERO_ADDRESS
 from indexer.errors import IndexerError, IndexerHalted
@@ -72,6 +74,9 @@ def rollback_rows(conn: Connection, chain_id: int, ancestor: int) -> dict[str, i
         .scalars()
         .all()
     )
+    # Candles holding dropped pool states (read before those go), and audits of dropped blocks.
+    cut = candle_store.cut_buckets(conn, chain_id, ancestor)
+    conn.execute(text("DELETE FROM audit_runs WHERE chain_id = :c AND block_number > :a"), params)
     # The events themselves; the balance history goes with the transfers.
     counts["events"] = sum(
         conn.execute(text(f"DELETE FROM {table} WHERE chain_id = :c AND block_number > :a"), params).rowcount
@@ -80,6 +85,7 @@ def rollback_rows(conn: Connection, chain_id: int, ancestor: int) -> dict[str, i
     counts["pool_states"] = conn.execute(
         text("DELETE FROM pool_states WHERE chain_id = :c AND block_number > :a"), params
     ).rowcount
+    candle_store.rebuild(conn, chain_id, cut)
     # Each holder gets back its last balance at or below the ancestor; holders first seen in the
     # dropped blocks disappear again.
     conn.execute(
@@ -110,17 +116,20 @@ def rollback_rows(conn: Connection, chain_id: int, ancestor: int) -> dict[str, i
         )
         conn.execute(
             text(
-                "INSERT INTO merchant_daily (chain_id, merchant, day, minted, spent, checkouts)"
-                " SELECT e.chain_id, e.merchant, (e.block_time AT TIME ZONE 'UTC')::date AS day,"
-                "  COALESCE(SUM(e.amount) FILTER (WHERE e.name = 'CheckedOut'), 0),"
-                "  COALESCE(SUM(e.amount) FILTER (WHERE e.name = 'Spent'), 0),"
-                "  COUNT(*) FILTER (WHERE e.name = 'CheckedOut')"
-                " FROM events e JOIN unnest(CAST(:m AS text[]), CAST(:d AS date[])) AS x(m, day)"
-                "  ON e.merchant = x.m AND (e.block_time AT TIME ZONE 'UTC')::date = x.day"
-                " WHERE e.chain_id = :c AND e.name IN ('CheckedOut', 'Spent')"
-                " GROUP BY 1, 2, 3"
+                "INSERT INTO merchant_daily (chain_id, merchant, day, minted, spent, checkouts, pool_in, sales)"
+                " SELECT :c, e.merchant, e.day, SUM(e.minted), SUM(e.spent), SUM(e.n), SUM(e.pool_in), SUM(e.sales)"
+                " FROM (SELECT t.merchant, (b.timestamp AT TIME ZONE 'UTC')::date AS day, t.points AS minted,"
+                "   0 AS spent, 1 AS n, t.pool_in, t.sale_amount AS sales"
+                "  FROM checkouts t JOIN blocks b ON b.chain_id = t.chain_id AND b.number = t.block_number"
+                "  WHERE t.chain_id = :c AND t.merchant = ANY(:ms)"
+                "  UNION ALL SELECT t.merchant, (b.timestamp AT TIME ZONE 'UTC')::date, 0, t.points, 0, 0, 0"
+                "  FROM spends t JOIN blocks b ON b.chain_id = t.chain_id AND b.number = t.block_number"
+                "  WHERE t.chain_id = :c AND t.merchant = ANY(:ms)) AS e"
+                " JOIN unnest(CAST(:m AS text[]), CAST(:d AS date[])) AS x(m, day)"
+                "  ON e.merchant = x.m AND e.day = x.day"
+                " GROUP BY e.merchant, e.day"
             ),
-            {"c": chain_id, "m": merchants, "d": days},
+            {"c": chain_id, "m": merchants, "d": days, "ms": sorted(set(merchants))},
         )
     if affected_merchants:
         conn.execute(

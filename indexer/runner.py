@@ -8,6 +8,7 @@ import signal
 import threading
 from datetime import UTC, datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import psycopg
 from sqlalchemy.exc import OperationalError
@@ -15,6 +16,9 @@ from sqlalchemy.exc import OperationalError
 from indexer.errors import ChainMoved, IndexerHalted, LockLost, RpcError
 from indexer.progress import Progress
 from indexer.sync import Indexer
+
+if TYPE_CHECKING:
+    from indexer.audit_runs import LiveAuditor
 
 log = logging.getLogger("indexer.runner")
 
@@ -29,11 +33,13 @@ def run_once(indexer: Indexer, progress: Progress | None = None) -> int:
     return indexer.catch_up(progress)
 
 
-def run_live(indexer: Indexer, poll_interval: float) -> int:
+def run_live(indexer: Indexer, poll_interval: float, auditor: LiveAuditor | None = None) -> int:
     """Poll until stopped (SIGINT/SIGTERM) or halted; the process exit code (0, 1 or 3).
 
     Transient faults (node or database unreachable, chain moving under a batch) are logged and
     retried at the next tick; a deep reorg stops the loop with code 3, a lost lock with code 1.
+    Each tick records the head it saw (`indexer_heartbeat`) and starts the `auditor` when an
+    audit is due.
     """
     from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -60,6 +66,9 @@ def run_live(indexer: Indexer, poll_interval: float) -> int:
             written = indexer.catch_up()
             if written:
                 log.info("indexed events=%d", written)
+            indexer.heartbeat()
+            if auditor is not None and indexer.last_cursor is not None:
+                auditor.maybe_start(indexer.last_cursor)
         except IndexerHalted as exc:
             log.error("halted: %s", exc)
             stop(EXIT_HALTED)

@@ -148,7 +148,10 @@ def index(settings: Settings, once: bool, early_worker: worker.BackfillWorker | 
             indexer.start_reading(db.cursor_hint(env.engine, env.target))
         migrate.upgrade_if_needed(env.engine)
         if not once:
-            return run_live(indexer, settings.poll_interval)
+            from indexer.audit_runs import LiveAuditor
+
+            auditor = LiveAuditor(env.engine, env.rpc.url, env.target, settings.audit_every)
+            return run_live(indexer, settings.poll_interval, auditor)
         indexer.prepare()
         with env.engine.connect() as conn:
             start = db.load_state(conn, env.target).cursor_block
@@ -156,6 +159,7 @@ def index(settings: Settings, once: bool, early_worker: worker.BackfillWorker | 
         progress = Progress(start, head)
         started = time.monotonic()
         events = run_once(indexer, progress)
+        indexer.heartbeat()
         progress.finish()
         elapsed = time.monotonic() - started
         with env.engine.connect() as conn:
@@ -168,10 +172,12 @@ def index(settings: Settings, once: bool, early_worker: worker.BackfillWorker | 
 def run_audit(settings: Settings) -> AuditReport:
     """`greenpoints audit`: print the report; raise `AuditFailed` on any difference."""
     from indexer.audit import audit
+    from indexer.audit_runs import store_report
 
     with open_env(settings) as env:
         _require_schema(env.engine)
         report = audit(env.engine, env.rpc, env.target)
+        store_report(env.engine, report, source="command")
     print(report.render())
     if not report.ok:
         raise AuditFailed(f"audit failed: {len(report.differences)} difference(s); first: {report.differences[0]}")

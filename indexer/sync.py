@@ -111,6 +111,14 @@ class Indexer:
         self._worker: BackfillWorker | None = None
         # Set to make `catch_up` return after the batch in progress (graceful shutdown).
         self.stopping = threading.Event()
+        self.last_head: int | None = None  # the node's head as the last cycle read it
+        self.last_cursor: int | None = None  # the cursor after the last cycle of `catch_up`
+
+    def heartbeat(self) -> None:
+        """Record the head the last cycle saw (an idle live indexer writes nothing else)."""
+        if self.last_head is not None:
+            with self.engine.begin() as conn:
+                db.write_heartbeat(conn, self.target, self.last_head)
 
     def close(self) -> None:
         """Stop the reading thread and the worker (the indexer can still be used; it then starts
@@ -161,7 +169,7 @@ class Indexer:
         if state.halted_reason is not None:
             self._drop_pending()
             raise IndexerHalted(f"the indexer is halted: {state.halted_reason}")
-        head = self.rpc.block_number()
+        head = self.last_head = self.rpc.block_number()
         cursor = state.cursor_block
         if state.cursor_hash is not None:
             node = self.rpc.get_block(cursor)
@@ -189,12 +197,12 @@ class Indexer:
             self._read_ahead(batch.last, tip)
         try:
             try:
-                written = self._write(batch, cursor)
+                written = self._write(batch, cursor, head)
             except _StaleBatch as exc:
                 log.warning("backfill worker batch not used, reading it again reason=%r", str(exc))
                 self._stop_worker()
                 batch = self._read(first, tip)
-                written = self._write(batch, cursor)
+                written = self._write(batch, cursor, head)
         except BaseException:
             self._drop_pending()
             raise
@@ -345,7 +353,7 @@ class Indexer:
                 halted = exc  # leave the block normally so the halt is committed
         raise halted
 
-    def _write(self, batch: Batch | PreparedBatch, cursor: int) -> int:
+    def _write(self, batch: Batch | PreparedBatch, cursor: int, head: int) -> int:
         """Write `batch` and move the cursor to its last block, in one transaction; the number of
         events written. A worker's batch is checked first (`_StaleBatch` if it does not hold)."""
         target = self.target
@@ -383,6 +391,7 @@ class Indexer:
             db.write_blocks(conn, chain_id, recent, prepared.event_blocks)
             db.prune_blocks(conn, chain_id, prepared.first - self.reorg_window - 1, prepared.last - self.reorg_window)
             db.set_cursor(conn, target, prepared.last, prepared.headers[-1].hash)
+            db.write_heartbeat(conn, target, head)
         return prepared.events
 
     def catch_up(self, progress: Progress | None = None, *, max_retries: int = 10) -> int:
@@ -405,6 +414,7 @@ class Indexer:
                 continue
             retries = 0
             total += result.events
+            self.last_cursor = result.to_block
             if progress is not None:
                 progress.extend(result.head - self.confirmations)
                 progress.update(result.to_block, result.events)

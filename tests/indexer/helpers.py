@@ -10,7 +10,7 @@ from web3 import Web3
 from indexer.decode import TABLES as EVENT_TABLES
 
 # Every table of the mirror (the `events` and `balance_changes` views read from these).
-TABLES = ("blocks", *EVENT_TABLES, "balances", "pool_states", "merchants", "merchant_daily")
+TABLES = ("blocks", *EVENT_TABLES, "balances", "pool_states", "merchants", "merchant_daily", "price_candles")
 
 
 def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:

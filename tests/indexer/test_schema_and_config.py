@@ -23,6 +23,9 @@ TABLES = {
     "merchants",
     "merchant_daily",
     "indexer_state",
+    "price_candles",
+    "audit_runs",
+    "indexer_heartbeat",
     *EVENT_TABLES,
 }
 # The 0001 tables, kept readable as views over the typed event tables.

@@ -165,7 +165,8 @@ def test_derive_balances_pool_states_and_merchant_days() -> None:
     assert [(s[3], s[5]) for s in rows.pool_states[3:]] == [(293, 7), (293, 0)]
     assert rows.last_state == PoolSnapshot(293, 549, 0)
     ((key, totals),) = rows.merchant_daily.items()
-    assert key[0] == M and str(key[1]) == "1970-01-04" and totals == [700, 0, 1]
+    # minted, spent, checkouts, pool-in, sales
+    assert key[0] == M and str(key[1]) == "1970-01-04" and totals == [700, 0, 1, 300, 10]
     assert price_of(5, 0, 6) == 0
 
 

@@ -36,6 +36,9 @@ PG_USER = "postgres"
 ADMIN_DSN = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/postgres"
 # Columns holding wall-clock time, not chain data: they differ between two identical runs.
 WALL_CLOCK_COLUMNS = frozenset({"updated_at", "created_at", "inserted_at", "indexed_at", "modified_at"})
+# Tables about the indexer's runs rather than the chain (its heartbeat, the audits it ran): two
+# identical mirrors may differ there.
+OPERATIONAL_TABLES = frozenset({"indexer_heartbeat", "audit_runs"})
 
 
 def greenpoints_command() -> list[str]:
@@ -150,6 +153,7 @@ def snapshot_tables(database: str, exclude: dict[str, set[str]] | None = None) -
                 "SELECT table_name FROM information_schema.tables"
                 " WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name"
             )
+            if str(r[0]) not in OPERATIONAL_TABLES
         ]
         for table in tables:
             columns = [
