@@ -73,23 +73,41 @@ export function describeRevert(
   return t("error.unknownRevert", { reason: `${name}(${Object.values(params).join(", ")})` });
 }
 
+/** Revert data anywhere in an error's chain (a raw `eth_call` error carries it as `data`). */
+function revertData(err: BaseError): Hex | null {
+  let found: Hex | null = null;
+  err.walk((e) => {
+    const data = (e as { data?: unknown }).data;
+    const hex = typeof data === "string" ? data : (data as { data?: unknown } | undefined)?.data;
+    if (typeof hex === "string" && /^0x[0-9a-fA-F]{8}/.test(hex)) found = hex as Hex;
+    return found !== null;
+  });
+  return found;
+}
+
+function decodeRaw(raw: Hex, ctx: ErrorContext): string | null {
+  try {
+    const decoded = decodeErrorResult({ abi: ERROR_ABI, data: raw });
+    const item = decoded.abiItem as { inputs?: readonly { name?: string }[] };
+    return describeRevert(decoded.errorName, decoded.args ?? [], item.inputs ?? [], ctx);
+  } catch {
+    return null; // an error of a contract we do not know
+  }
+}
+
 function revertOf(err: BaseError, ctx: ErrorContext): string | null {
   const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
-  if (!reverted) return null;
+  if (!reverted) {
+    const raw = revertData(err);
+    return raw ? decodeRaw(raw, ctx) : null;
+  }
   if (reverted.data?.errorName) {
     const item = reverted.data.abiItem as { inputs?: readonly { name?: string }[] };
     return describeRevert(reverted.data.errorName, reverted.data.args ?? [], item.inputs ?? [], ctx);
   }
-  const raw = (reverted as unknown as { raw?: Hex }).raw;
-  if (raw && raw.length >= 10) {
-    try {
-      const decoded = decodeErrorResult({ abi: ERROR_ABI, data: raw });
-      const item = decoded.abiItem as { inputs?: readonly { name?: string }[] };
-      return describeRevert(decoded.errorName, decoded.args ?? [], item.inputs ?? [], ctx);
-    } catch {
-      // an error of a contract we do not know
-    }
-  }
+  const raw = (reverted as unknown as { raw?: Hex }).raw ?? revertData(err);
+  const decoded = raw && raw.length >= 10 ? decodeRaw(raw, ctx) : null;
+  if (decoded) return decoded;
   if (reverted.reason) return t("error.unknownRevert", { reason: reverted.reason });
   return t("error.unknownRevert", { reason: reverted.signature ?? "?" });
 }

@@ -32,6 +32,31 @@ export class TxStatus {
   }
 }
 
+/** Why a mined transaction reverted: the same call replayed on the state before its block (the
+ * way a wallet that estimated gas early lets it be mined and fail, e.g. after the price moved). */
+async function revertReason(
+  app: App,
+  hash: Hex,
+  receipt: TransactionReceipt,
+  tokenDecimals?: number,
+): Promise<string | null> {
+  const reader = app.chain.reader();
+  if (!reader) return null;
+  try {
+    const tx = await reader.client.getTransaction({ hash });
+    await reader.client.call({
+      account: tx.from,
+      to: tx.to ?? undefined,
+      data: tx.input,
+      value: tx.value,
+      blockNumber: receipt.blockNumber - 1n,
+    });
+    return null;
+  } catch (exc) {
+    return describeError(exc, app.errorContext(tokenDecimals));
+  }
+}
+
 export function shortHash(hash: string): string {
   return `${hash.slice(0, 10)}…${hash.slice(-6)}`;
 }
@@ -49,7 +74,7 @@ export async function runTx(
   try {
     hash = await send();
   } catch (exc) {
-    status.show("error", describeError(exc, app.errorContext(tokenDecimals)));
+    status.show("error", `${describeError(exc, app.errorContext(tokenDecimals))} ${t("tx.nothingSent")}`);
     return null;
   }
   status.show("info", t("tx.pending"), hash, explorer);
@@ -66,7 +91,10 @@ export async function runTx(
     return null;
   }
   if (receipt.status !== "success") {
-    status.show("error", t("tx.reverted", { block: receipt.blockNumber.toString() }), hash, explorer);
+    const reason = await revertReason(app, hash, receipt, tokenDecimals);
+    const block = receipt.blockNumber.toString();
+    status.show("error", reason ? t("tx.revertedBecause", { block, reason }) : t("tx.reverted", { block }), hash, explorer);
+    void app.poll();
     return null;
   }
   status.show("info", t("tx.mined", { block: receipt.blockNumber.toString() }), hash, explorer);

@@ -40,6 +40,7 @@ export class AuditorView implements View {
   private auditError: string | null = null;
   private els: Record<"backing" | "mirror" | "fraud" | "params" | "governance" | "contracts", HTMLElement> | null = null;
   private loading = false;
+  private again: "indexed" | "head" | "wallet" | null = null;
 
   constructor(private readonly app: App) {}
 
@@ -66,7 +67,12 @@ export class AuditorView implements View {
   }
 
   async refresh(reason: "indexed" | "head" | "wallet"): Promise<void> {
-    if (this.loading) return;
+    // One load at a time; a refresh asked for meanwhile runs once after it (the mirror's block
+    // may have arrived while the chain was being read).
+    if (this.loading) {
+      this.again = this.again === "wallet" ? "wallet" : reason;
+      return;
+    }
     this.loading = true;
     try {
       await Promise.all([this.loadChain(reason), this.loadAudit()]);
@@ -74,6 +80,9 @@ export class AuditorView implements View {
       this.loading = false;
     }
     this.renderAll();
+    const next = this.again;
+    this.again = null;
+    if (next) await this.refresh(next);
   }
 
   private async loadChain(reason: string): Promise<void> {

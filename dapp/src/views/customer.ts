@@ -154,7 +154,7 @@ export class CustomerView implements View {
       const wasPaused = this.summary?.paused;
       this.summary = { account, block, source: reader.source, balance, payout, tax, kept, price, paused };
       this.summaryError = null;
-      if (wasPaused !== paused) this.renderActions();
+      if (wasPaused !== paused) this.spend.update();
     } catch (exc) {
       this.summaryError = describeError(exc, this.app.errorContext());
     }
@@ -233,7 +233,7 @@ export class CustomerView implements View {
       const list = await this.app.api.get<Page<Merchant>>("/v1/merchants", { limit: 1000 });
       const before = JSON.stringify(this.merchants?.map((m) => [m.address, m.active, m.rate_bps]));
       this.merchants = list.items;
-      if (before !== JSON.stringify(this.merchants.map((m) => [m.address, m.active, m.rate_bps]))) this.renderActions();
+      if (before !== JSON.stringify(this.merchants.map((m) => [m.address, m.active, m.rate_bps]))) this.spend.update();
     } catch {
       // the spend form says the list is missing
     }

@@ -6,7 +6,7 @@ import { locale, t } from "../../i18n";
 import { orderId, orderRefProblem } from "../../orders";
 import { runTx } from "../../tx";
 import type { Merchant } from "../../types";
-import { h } from "../../ui/dom";
+import { fill, h } from "../../ui/dom";
 import {
   assetFigure,
   caption,
@@ -44,20 +44,40 @@ export class SpendForm {
     private readonly onDone: () => void,
   ) {}
 
-  render(): HTMLElement {
-    const active = (this.merchants() ?? []).filter((m) => m.active);
-    const select = h(
-      "select",
-      { name: "spend-merchant", "data-testid": "spend-merchant" },
-      h("option", { value: "" }, t("spend.chooseMerchant")),
-      ...active.map((m) =>
-        h(
-          "option",
-          { value: m.address, selected: m.address === this.merchant },
-          `${shortAddress(m.address)} · ${t("spend.rate", { rate: formatBps(m.rate_bps, locale()) })}`,
+  private select: HTMLSelectElement | null = null;
+  private notices: HTMLElement | null = null;
+
+  /** The merchant list and the pause notice, updated in place (never rebuilding the inputs). */
+  update(): void {
+    const select = this.select;
+    if (select) {
+      const active = (this.merchants() ?? []).filter((m) => m.active);
+      select.replaceChildren(
+        h("option", { value: "" }, t("spend.chooseMerchant")),
+        ...active.map((m) =>
+          h(
+            "option",
+            { value: m.address, selected: m.address === this.merchant },
+            `${shortAddress(m.address)} · ${t("spend.rate", { rate: formatBps(m.rate_bps, locale()) })}`,
+          ),
         ),
-      ),
-    );
+      );
+      if (!active.some((m) => m.address === this.merchant)) this.merchant = "";
+      select.value = this.merchant;
+    }
+    if (this.notices) {
+      fill(
+        this.notices,
+        this.paused() ? notice("warn", t("error.EnforcedPause"), "spend-paused") : null,
+        this.merchants() === null ? notice("warn", t("spend.noMerchantList")) : null,
+      );
+    }
+  }
+
+  render(): HTMLElement {
+    const select = h("select", { name: "spend-merchant", "data-testid": "spend-merchant" });
+    this.select = select;
+    this.notices = h("div", {});
     select.addEventListener("change", () => {
       this.merchant = select.value;
       this.close();
@@ -82,8 +102,7 @@ export class SpendForm {
       "form",
       { class: "action", "data-testid": "spend-form", novalidate: true },
       h("p", { class: "lead" }, t("spend.lead")),
-      this.paused() ? notice("warn", t("error.EnforcedPause"), "spend-paused") : null,
-      this.merchants() === null ? notice("warn", t("spend.noMerchantList")) : null,
+      this.notices,
       merchantField.el,
       amountField.el,
       refField.el,
@@ -94,6 +113,7 @@ export class SpendForm {
       event.preventDefault();
       void this.open(select, amount, ref);
     });
+    this.update();
     return form;
   }
 
