@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
@@ -71,6 +72,8 @@ class Opened:
     wallet: FakeWallet
     context: BrowserContext
     errors: list[str] = field(default_factory=list)
+    allowed_origins: set[str] = field(default_factory=set)
+    origins: set[str] = field(default_factory=set)  # every origin the page sent a request to
 
     def testid(self, name: str) -> Any:
         return self.page.get_by_test_id(name)
@@ -121,8 +124,10 @@ def open_page(browser: Browser, dapp: DappStack) -> Iterator[OpenPage]:
         item = Opened(page, wallet, context)
         page.on("console", lambda m: m.type == "error" and item.errors.append(m.text))
         page.on("pageerror", lambda e: item.errors.append(f"uncaught: {e}"))
+        page.on("request", lambda r: item.origins.add(origin_of(r.url)))
         allowed.extend(allow_errors)
         opened.append(item)
+        item.allowed_origins = {origin_of(url or dapp.app_url), origin_of(dapp.anvil.url)}
         page.goto((url or dapp.app_url) + f"#{view}")
         page.wait_for_selector("body[data-ready=true]")
         if connect:
@@ -134,6 +139,14 @@ def open_page(browser: Browser, dapp: DappStack) -> Iterator[OpenPage]:
         item.context.close()
     unexpected = [e for item in opened for e in item.errors if not any(a in e for a in allowed)]
     assert unexpected == [], unexpected
+    # Nothing but the API that served the page and the published RPC was ever asked for anything.
+    for item in opened:
+        assert item.origins <= item.allowed_origins, item.origins - item.allowed_origins
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def fmt_units(raw: int, decimals: int, max_fraction: int | None = None) -> str:

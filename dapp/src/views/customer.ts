@@ -341,6 +341,7 @@ export class CustomerView implements View {
     const line = h("input", { type: "checkbox", id: lineId, "data-testid": "line-mode", checked: this.mode === "line" });
     line.addEventListener("change", () => {
       this.mode = line.checked ? "line" : "candles";
+      if (this.priceChart) this.priceChart.el.dataset.mode = this.mode;
       if (this.candles) this.priceChart?.show(this.candles.candles, this.mode);
     });
     fill(els.priceControls, group, h("label", { class: "check", for: lineId }, line, t("price.lineMode")));
