@@ -7,7 +7,7 @@ import type { ErrorContext } from "./errors";
 import type { Deployment, PoolOut } from "./types";
 import { WalletSession } from "./wallet/session";
 
-const POLL_MS = 1500;
+const POLL_MS = 1000;
 
 export interface MirrorStatus {
   pool: PoolOut | null;

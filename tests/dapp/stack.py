@@ -89,7 +89,7 @@ def start(workdir: Path, seed: int = 11) -> DappStack:
         w3 = connect(anvil.url)
         deployment = deploy(w3, log=lambda _: None)
         deployment.save(workdir / "deployment.json")
-        run_workload(w3, deployment, seed, chunks=4, per_chunk=5)
+        run_workload(w3, deployment, seed, chunks=3, per_chunk=5)
         database = f"gp_dapp_{uuid.uuid4().hex[:10]}"
         db_url = databases.create_database(database)
     except BaseException:

@@ -19,8 +19,11 @@ def balance_of(dapp: DappStack, account: str) -> int:
     return int(dapp.token().functions.balanceOf(account).call())
 
 
-def test_connecting_shows_the_chains_points_and_cash_out(dapp: DappStack, open_page: OpenPage) -> None:
+def test_the_customer_view_shows_the_chain_and_the_mirror(dapp: DappStack, open_page: OpenPage) -> None:
     account = customer(dapp, "connect")
+    merchant = dapp.roles()["merchants"][1]
+    for i in range(12):  # more activity than one page (10)
+        dapp.checkout(merchant, account, 50 + i, f"page-{i}")
     opened = open_page(account)
     pool = dapp.pool()
     balance = balance_of(dapp, account)
@@ -44,6 +47,50 @@ def test_connecting_shows_the_chains_points_and_cash_out(dapp: DappStack, open_p
     expect(opened.testid("summary-source")).to_contain_text(f"block {head}")
     # The activity list comes from the mirror: the checkout that gave the points is at the top.
     expect(opened.page.locator("[data-testid=activity-list] li").first).to_have_attribute("data-kind", "checkout")
+
+    api = dapp.api
+    chart = opened.testid("price-chart")
+    for interval in ("1m", "1d", "4h"):
+        opened.testid(f"interval-{interval}").click()
+        expect(chart).to_have_attribute("data-interval", interval)
+        candles = api.json("/v1/price/candles", interval=interval, limit={"1m": 180, "1d": 365, "4h": 180}[interval])
+        expect(chart).to_have_attribute("data-candles", str(len(candles["candles"])))
+        expect(opened.testid(f"interval-{interval}")).to_have_attribute("aria-pressed", "true")
+    opened.testid("line-mode").check()
+    expect(chart).to_have_attribute("data-mode", "line")
+
+    # The 24 h change: the mirror's price now against the price at the end of the minute a day
+    # before the indexed block, found here in the raw price series.
+    mirror = api.json("/v1/pool")
+    now, price = mirror["indexed_block"]["timestamp"], int(mirror["price"]["raw"])
+    edge = (now - 86_400) // 60 * 60 + 60
+    series = [p for p in api.json("/v1/price/history", limit=1000)["items"] if p["block_time"]["timestamp"] < edge]
+    then = int(series[0]["price"]["raw"])
+    expect(opened.testid("price-change")).to_have_attribute("data-raw", str(toward_zero((price - then) * 10_000, then)))
+
+    # Balance history: the latest change is the balance the chain has.
+    balance = balance_of(dapp, account)
+    expect(opened.testid("history-latest")).to_contain_text(fmt_units(balance, 18, 6))
+
+    # Activity pages by keyset: "load more" until the end gives the API's whole list, no repeats.
+    rows = opened.page.locator("[data-testid=activity-list] li")
+    expect(rows).to_have_count(10)
+    everything: list[tuple[str, str]] = []
+    cursor = None
+    while True:
+        page = api.json(f"/v1/accounts/{account}/activity", limit=10, **({"cursor": cursor} if cursor else {}))
+        everything += [(str(i["block_number"]), i["kind"]) for i in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    while opened.testid("activity-more").count():
+        shown = rows.count()
+        opened.testid("activity-more").click()
+        expect(rows).not_to_have_count(shown)
+    shown_rows = [
+        (rows.nth(i).get_attribute("data-block"), rows.nth(i).get_attribute("data-kind")) for i in range(rows.count())
+    ]
+    assert shown_rows == everything
 
 
 def test_redeem_pays_the_quote_with_the_slippage_guard(dapp: DappStack, open_page: OpenPage) -> None:
@@ -149,54 +196,3 @@ def test_spend_at_a_merchant_for_an_order_reference(dapp: DappStack, open_page: 
 
 def toward_zero(a: int, b: int) -> int:
     return -(-a // b) if (a < 0) != (b < 0) else a // b
-
-
-def test_price_chart_change_history_and_activity_pages(dapp: DappStack, open_page: OpenPage) -> None:
-    account = customer(dapp, "connect", sale_units=0)
-    merchant = dapp.roles()["merchants"][1]
-    for i in range(12):  # more activity than one page (10)
-        dapp.checkout(merchant, account, 50 + i, f"page-{i}")
-    opened = open_page(account)
-    api = dapp.api
-    chart = opened.testid("price-chart")
-    for interval in ("1m", "1d", "4h"):
-        opened.testid(f"interval-{interval}").click()
-        expect(chart).to_have_attribute("data-interval", interval)
-        candles = api.json("/v1/price/candles", interval=interval, limit={"1m": 180, "1d": 365, "4h": 180}[interval])
-        expect(chart).to_have_attribute("data-candles", str(len(candles["candles"])))
-        expect(opened.testid(f"interval-{interval}")).to_have_attribute("aria-pressed", "true")
-    opened.testid("line-mode").check()
-    expect(chart).to_have_attribute("data-mode", "line")
-
-    # The 24 h change: the mirror's price now against the price at the end of the minute a day
-    # before the indexed block, found here in the raw price series.
-    pool = api.json("/v1/pool")
-    now, price = pool["indexed_block"]["timestamp"], int(pool["price"]["raw"])
-    edge = (now - 86_400) // 60 * 60 + 60
-    series = [p for p in api.json("/v1/price/history", limit=1000)["items"] if p["block_time"]["timestamp"] < edge]
-    then = int(series[0]["price"]["raw"])
-    expect(opened.testid("price-change")).to_have_attribute("data-raw", str(toward_zero((price - then) * 10_000, then)))
-
-    # Balance history: the latest change is the balance the chain has.
-    balance = balance_of(dapp, account)
-    expect(opened.testid("history-latest")).to_contain_text(fmt_units(balance, 18, 6))
-
-    # Activity pages by keyset: "load more" until the end gives the API's whole list, no repeats.
-    rows = opened.page.locator("[data-testid=activity-list] li")
-    expect(rows).to_have_count(10)
-    everything: list[tuple[str, str]] = []
-    cursor = None
-    while True:
-        page = api.json(f"/v1/accounts/{account}/activity", limit=10, **({"cursor": cursor} if cursor else {}))
-        everything += [(str(i["block_number"]), i["kind"]) for i in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    while opened.testid("activity-more").count():
-        shown = rows.count()
-        opened.testid("activity-more").click()
-        expect(rows).not_to_have_count(shown)
-    shown_rows = [
-        (rows.nth(i).get_attribute("data-block"), rows.nth(i).get_attribute("data-kind")) for i in range(rows.count())
-    ]
-    assert shown_rows == everything

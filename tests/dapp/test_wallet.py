@@ -44,25 +44,26 @@ def test_a_wallet_on_another_chain_is_asked_to_switch_then_works(dapp: DappStack
     assert dapp.token().functions.balanceOf(account).call() == balance - 10**18
 
 
-def test_window_ethereum_is_the_fallback_without_eip6963(dapp: DappStack, open_page: OpenPage) -> None:
+def test_every_announced_wallet_is_listed_and_window_ethereum_is_the_fallback(
+    dapp: DappStack, open_page: OpenPage
+) -> None:
     account = customer(dapp, "fallback")
-    opened = open_page(account, mode="injected", connect=False)
-    expect(opened.page.locator("[data-testid^=connect-]")).to_have_count(1)
-    expect(opened.testid("connect-injected")).to_have_text("Connect browser wallet")
-    opened.connect()
-    expect(opened.testid("account")).to_have_attribute("data-address", Web3.to_checksum_address(account))
-
-
-def test_every_announced_wallet_is_listed(dapp: DappStack, open_page: OpenPage) -> None:
-    opened = open_page(customer(dapp, "fallback", sale_units=0), connect=False)
+    announced = open_page(account, connect=False)
     # A second EIP-6963 wallet announcing itself later joins the list.
-    opened.page.evaluate(
+    announced.page.evaluate(
         """() => window.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail: {
             info: { uuid: "second", name: "Other Wallet", icon: "", rdns: "org.example.other" },
             provider: { request: async () => { throw Object.assign(new Error("no"), { code: 4001 }); } } } }))"""
     )
-    expect(opened.testid(f"connect-{RDNS}")).to_have_text("Connect Test Wallet")
-    expect(opened.testid("connect-org.example.other")).to_have_text("Connect Other Wallet")
+    expect(announced.testid(f"connect-{RDNS}")).to_have_text("Connect Test Wallet")
+    expect(announced.testid("connect-org.example.other")).to_have_text("Connect Other Wallet")
+    announced.context.close()
+    # A wallet that only sets window.ethereum (no EIP-6963) is offered and connects.
+    injected = open_page(account, mode="injected", connect=False)
+    expect(injected.page.locator("[data-testid^=connect-]")).to_have_count(1)
+    expect(injected.testid("connect-injected")).to_have_text("Connect browser wallet")
+    injected.connect()
+    expect(injected.testid("account")).to_have_attribute("data-address", Web3.to_checksum_address(account))
 
 
 def test_account_changes_are_followed_and_remembered_connections_resume(dapp: DappStack, open_page: OpenPage) -> None:
