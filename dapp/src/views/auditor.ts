@@ -222,6 +222,7 @@ export class AuditorView implements View {
             t(statusKey, { block: String(a.latest?.block_number ?? "—"), checks: String(a.latest?.checks.length ?? 0) }),
           )
         : null,
+      a?.blocks_behind ? h("p", { class: "hint" }, t("audit.behind", { blocks: String(a.blocks_behind) })) : null,
       a?.latest && a.latest.differences.length
         ? h("ul", {}, ...a.latest.differences.map((d2) => h("li", {}, d2)))
         : null,

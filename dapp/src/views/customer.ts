@@ -126,7 +126,11 @@ export class CustomerView implements View {
     if (this.redeem.isOpen) await this.redeem.requote();
   }
 
+  private summaryRun = 0;
+
   private async loadSummary(): Promise<void> {
+    // Reads can overlap (a new block while the last one is read): only the newest one is shown.
+    const run = ++this.summaryRun;
     const account = this.app.session.account;
     const reader = this.app.chain.reader();
     if (!account) {
@@ -151,11 +155,13 @@ export class CustomerView implements View {
         balance > 0n
           ? await reader.client.readContract({ ...pool, functionName: "quoteRedeem", args: [balance], ...at })
           : [0n, 0n, 0n];
+      if (run !== this.summaryRun) return;
       const wasPaused = this.summary?.paused;
       this.summary = { account, block, source: reader.source, balance, payout, tax, kept, price, paused };
       this.summaryError = null;
       if (wasPaused !== paused) this.spend.update();
     } catch (exc) {
+      if (run !== this.summaryRun) return;
       this.summaryError = describeError(exc, this.app.errorContext());
     }
     this.renderSummary();
