@@ -9,9 +9,9 @@ BIN := $(VENV)/bin
 FUZZ_VENV := .venv-fuzz
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup solc-link demo test lint gas clean
+.PHONY: setup solc-link demo test lint gas clean chromium
 
-setup: $(VENV)/.installed $(FUZZ_VENV)/.installed node_modules/.installed solc-link artifacts/.fingerprint
+setup: $(VENV)/.installed $(FUZZ_VENV)/.installed node_modules/.installed solc-link artifacts/.fingerprint dapp/dist/.built
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,11 +36,19 @@ solc-link:
 artifacts/.fingerprint: $(VENV)/.installed node_modules/.installed $(wildcard contracts/*.sol contracts/*/*.sol)
 	$(BIN)/greenpoints build
 
+# The DApp's bundle (served by the API at /app): ABIs generated from artifacts/, then esbuild.
+dapp/dist/.built: node_modules/.installed artifacts/.fingerprint dapp/build.mjs dapp/tsconfig.json $(wildcard dapp/static/* dapp/src/*.ts dapp/src/*/*.ts dapp/src/*/*/*.ts dapp/src/i18n/*.json)
+	node dapp/build.mjs
+
+# Debian's Chromium for the browser tests (installed when missing).
+chromium:
+	tools/ensure-chromium.sh
+
 demo: setup
 	tools/ensure-postgres.sh
 	$(BIN)/greenpoints walkthrough
 
-test: setup
+test: setup chromium
 	tools/ensure-postgres.sh
 	tools/run-tests.sh
 
@@ -53,4 +61,4 @@ gas: setup
 	$(BIN)/python scripts/gas_report.py
 
 clean:
-	rm -rf build artifacts .greenpoints verify reports
+	rm -rf build artifacts .greenpoints verify reports dapp/dist dapp/src/generated

@@ -37,7 +37,7 @@ class ApiSettings(BaseModel):
     cors_origins: str = Field(default="*", description='comma-separated origins allowed to GET ("*": any)')
     public_rpc_url: str | None = Field(default=None, description="JSON-RPC URL wallets should use (/v1/deployment)")
     explorer_url: str | None = Field(default=None, description="block explorer base URL (/v1/deployment)")
-    static_dir: Path = Field(default=ROOT / "app" / "dist", description="the DApp's files, served at /app if present")
+    static_dir: Path = Field(default=ROOT / "dapp" / "dist", description="the DApp's files, served at /app if present")
     cursor_key: str = Field(
         default="greenpoints-cursor-v1",
         min_length=8,

@@ -11,6 +11,9 @@ ruff check . && ruff format --check . || exit 1
 step "mypy"
 mypy || exit 1
 
+step "tsc (the DApp's types)"
+node dapp/build.mjs --types-only && tsc --noEmit -p dapp || exit 1
+
 step "pytest"
 pytest "$@"
 rc=$?
