@@ -45,8 +45,8 @@ chromium:
 	tools/ensure-chromium.sh
 
 demo: setup
-	tools/ensure-postgres.sh
-	$(BIN)/greenpoints walkthrough
+	@tools/ensure-postgres.sh || echo "no local PostgreSQL: the demo starts an embedded one"
+	$(BIN)/greenpoints demo
 
 test: setup chromium
 	tools/ensure-postgres.sh
