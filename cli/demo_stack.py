@@ -92,7 +92,7 @@ class Stack:
 
 def _open_chain(settings: Settings, demo: DemoSettings) -> tuple[Web3, Anvil | None]:
     if settings.rpc_url is None:
-        node = Anvil(port=_port(demo.chain_port), accounts=20)
+        node = Anvil(port=_port(demo.chain_port), accounts=20, end_with_parent=True)
         return connect(node.url), node
     w3 = connect(settings.rpc_url)
     if w3.eth.chain_id not in LOCAL_CHAIN_IDS:

@@ -2,8 +2,8 @@
 they run, and stopped in the reverse order within a shared deadline.
 
 Every child runs in a session of its own, so the terminal's Ctrl-C reaches only the demo, which
-then stops them in order (SIGTERM, then SIGKILL past the deadline). Their output goes to one log
-file each.
+then stops them in order (SIGTERM, then SIGKILL past the deadline); should the demo be killed
+without that chance, the kernel sends them SIGTERM. Their output goes to one log file each.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import IO
 import requests
 
 from greenpoints.errors import GreenPointsError
+from greenpoints.processes import ended_with_parent
 
 
 class ChildFailed(GreenPointsError):
@@ -101,6 +102,7 @@ class Supervisor:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=ended_with_parent(),  # gone with the demo even when it is killed hard
         )
         child = Child(name, process, log_path, log_file)
         self.children.append(child)

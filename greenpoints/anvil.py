@@ -17,6 +17,7 @@ from eth_account.signers.local import LocalAccount
 
 from greenpoints.compiler import ROOT
 from greenpoints.errors import ChainError
+from greenpoints.processes import ended_with_parent
 
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 LOCAL_CHAIN_IDS = frozenset({31337, 1337})
@@ -52,7 +53,8 @@ class Anvil:
     """A running anvil process on loopback; use as a context manager or call `stop()`.
 
     With `state`, the chain is loaded from that file if it exists and written back on stop, so
-    the local default chain survives between commands.
+    the local default chain survives between commands. With `end_with_parent`, anvil is stopped
+    by the kernel when this process dies without stopping it (Linux).
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class Anvil:
         state: Path | None = None,
         chain_id: int = 31337,
         extra_args: list[str] | None = None,
+        end_with_parent: bool = False,
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -73,7 +76,15 @@ class Anvil:
             state.parent.mkdir(parents=True, exist_ok=True)
             args += ["--state", str(state)]
         args += extra_args or []
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+        # Its own session, so a terminal's Ctrl-C reaches only whoever started it; no inherited
+        # stdout, so it never holds a reader's pipe open.
+        self.process = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=ended_with_parent() if end_with_parent else None,
+        )
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 15.0) -> None:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
@@ -66,6 +68,56 @@ def make_env(w3: Web3, deployment: Deployment) -> PoolEnv:
         merchants=[m.address for m in deployment.merchants],
         customers=roles["customers"],
     )
+
+
+# Debian's Chromium, driven by playwright (which downloads no browser of its own).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Test files that share a costly set-up (a running system, a cached chain) run in one xdist worker.
+XDIST_GROUPS = {
+    "tests/api/": "api",
+    "tests/dapp/": "browser",
+    "tests/test_demo.py": "browser",
+    "tests/resilience/test_crash.py": "bulk-chain",
+    "tests/resilience/test_worker.py": "bulk-chain",
+    "tests/resilience/test_rpc_faults.py": "simulated-chain",
+    "tests/resilience/test_standby.py": "simulated-chain",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `pytest -n N --dist loadgroup` (the test command), keep each file, or each family of
+    files sharing a set-up, in one worker: a module's fixtures are then made once."""
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        group = next((g for prefix, g in XDIST_GROUPS.items() if path.startswith(prefix)), path)
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's Chromium is missing: `make test` installs it (tools/ensure-chromium.sh)")
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ without a trace after Ctrl-C — twice in a row; and on an embedded PostgreSQL w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -20,10 +21,11 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
+from playwright.sync_api import Browser, expect
 
 from greenpoints.anvil import free_port
 from greenpoints.chain import connect, contract
-from tests.dapp.conftest import CHROMIUM, CHROMIUM_FLAGS, DESKTOP
+from tests.dapp.conftest import DESKTOP
 from tests.dapp.wallet import FakeWallet
 
 READY_WITHIN = 60.0
@@ -58,12 +60,15 @@ def start_demo(cwd: Path, **env: str) -> RunningDemo:
         bufsize=1,
     )
     output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(line.rstrip("\n") for line in process.stdout or ()))
+    # A daemon: should a process the demo started outlive it holding the pipe, pytest still exits.
+    reader = threading.Thread(
+        target=lambda: output.extend(line.rstrip("\n") for line in process.stdout or ()), daemon=True
+    )
     reader.start()
     started = time.monotonic()
     while not any(line.startswith("  traffic") for line in output):
         if process.poll() is not None or time.monotonic() - started > READY_WITHIN:
-            process.kill()
+            kill_tree(process)
             reader.join(5)
             pytest.fail(f"the demo was not ready within {READY_WITHIN:.0f} s:\n" + "\n".join(output))
         time.sleep(0.1)
@@ -100,6 +105,17 @@ def stop_demo(demo: RunningDemo) -> float:
     return seconds
 
 
+def kill_tree(process: subprocess.Popen[str]) -> None:
+    """After a failure: SIGKILL the demo and everything it started (the demo itself gets no chance
+    to stop them)."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+        for member in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                member.kill()
+    process.wait(timeout=10)
+
+
 def _status(process: psutil.Process) -> str | None:
     try:
         status: str = process.status()
@@ -125,29 +141,25 @@ def audit(cwd: Path, rpc: str, database_url: str) -> subprocess.CompletedProcess
     )
 
 
-def assert_the_wallet_page_shows_the_test_account(demo: RunningDemo) -> None:
+def assert_the_wallet_page_shows_the_test_account(demo: RunningDemo, browser: Browser) -> None:
     """The page from the ready block, in Debian's Chromium, with a wallet holding the test
     account: connected, it shows that account's points as the chain has them."""
-    from playwright.sync_api import expect, sync_playwright
-
     wallet_address = re.search(r"test account +(0x[0-9a-fA-F]{40})", demo.text()).group(1)  # type: ignore[union-attr]
     rpc = demo.urls["rpc"]
     deployment = json.loads((Path(demo.cwd) / ".greenpoints" / "demo" / "31337.json").read_text())
     token = contract(connect(rpc), "PointsToken", deployment["points_token"])
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            context = browser.new_context(viewport=DESKTOP, locale="en-US", timezone_id="UTC")
-            FakeWallet(rpc, wallet_address, chain_id=31337, known_chains={31337}).install(context)
-            page = context.new_page()
-            page.goto(demo.urls["app"] + "#customer")
-            page.wait_for_selector("body[data-ready=true]", timeout=30_000)
-            page.locator("[data-testid^=connect-]").first.click()
-            balance = token.functions.balanceOf(wallet_address).call()
-            assert balance > 0  # the demo gave it points
-            expect(page.get_by_test_id("balance")).to_have_attribute("data-raw", str(balance), timeout=15_000)
-        finally:
-            browser.close()
+    context = browser.new_context(viewport=DESKTOP, locale="en-US", timezone_id="UTC")
+    try:
+        FakeWallet(rpc, wallet_address, chain_id=31337, known_chains={31337}).install(context)
+        page = context.new_page()
+        page.goto(demo.urls["app"] + "#customer")
+        page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+        page.locator("[data-testid^=connect-]").first.click()
+        balance = token.functions.balanceOf(wallet_address).call()
+        assert balance > 0  # the demo gave it points
+        expect(page.get_by_test_id("balance")).to_have_attribute("data-raw", str(balance), timeout=15_000)
+    finally:
+        context.close()
 
 
 @pytest.fixture
@@ -156,7 +168,7 @@ def demo_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.mark.slow
-def test_the_demo_runs_answers_and_stops_cleanly_twice(demo_dir: Path) -> None:
+def test_the_demo_runs_answers_and_stops_cleanly_twice(demo_dir: Path, browser: Browser) -> None:
     for run in (1, 2):
         demo = start_demo(demo_dir)
         try:
@@ -166,7 +178,7 @@ def test_the_demo_runs_answers_and_stops_cleanly_twice(demo_dir: Path) -> None:
             assert requests.get(demo.urls["docs"], timeout=5).status_code == 200
             assert requests.get(f"{demo.urls['gateway']}/healthz", timeout=5).json()["status"] == "ok"
             if run == 1:
-                assert_the_wallet_page_shows_the_test_account(demo)
+                assert_the_wallet_page_shows_the_test_account(demo, browser)
             first = indexed_block(api)
             deadline = time.monotonic() + 30
             while indexed_block(api) <= first + 3:  # the traffic moves the chain and the mirror follows
@@ -177,7 +189,7 @@ def test_the_demo_runs_answers_and_stops_cleanly_twice(demo_dir: Path) -> None:
             assert checked.returncode == 0, checked.stdout + checked.stderr
             assert "mirror equals the chain" in checked.stdout
         except BaseException:
-            demo.process.kill()
+            kill_tree(demo.process)
             raise
         seconds = stop_demo(demo)
         assert seconds < STOP_WITHIN, f"run {run}: stopping took {seconds:.1f} s"
@@ -201,7 +213,7 @@ def test_the_demo_falls_back_to_an_embedded_postgresql(demo_dir: Path) -> None:
         checked = audit(demo_dir, demo.urls["rpc"], url)
         assert checked.returncode == 0, checked.stdout + checked.stderr
     except BaseException:
-        demo.process.kill()
+        kill_tree(demo.process)
         raise
     stop_demo(demo)
     # The embedded server stopped with the demo.

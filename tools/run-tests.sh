@@ -15,7 +15,9 @@ step "tsc (the DApp's types)"
 node dapp/build.mjs --types-only && tsc --noEmit -p dapp || exit 1
 
 step "pytest"
-pytest "$@"
+# Two workers (this machine kind has two cores; the tests mostly wait on anvil, PostgreSQL and
+# servers). Files sharing a costly set-up stay in one worker (tests/conftest.py, XDIST_GROUPS).
+pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then
     echo "pytest collected no tests: failing" >&2

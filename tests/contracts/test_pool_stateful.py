@@ -1331,8 +1331,8 @@ def run_machine(env: PoolEnv, rpc: Rpc, examples: int, steps: int) -> dict[str, 
 
 
 def test_pool_stateful_6_decimals(w3: Web3, deployed: dict[int, Deployment], snapshot: None, rpc: Rpc) -> None:
-    run_machine(make_env(w3, deployed[6]), rpc, examples=200, steps=15)
+    run_machine(make_env(w3, deployed[6]), rpc, examples=120, steps=15)
 
 
 def test_pool_stateful_18_decimals(w3: Web3, deployed: dict[int, Deployment], snapshot: None, rpc: Rpc) -> None:
-    run_machine(make_env(w3, deployed[18]), rpc, examples=100, steps=15)
+    run_machine(make_env(w3, deployed[18]), rpc, examples=60, steps=15)

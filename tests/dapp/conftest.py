@@ -6,29 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from greenpoints.compiler import ROOT
 from tests.dapp import stack as stack_module
 from tests.dapp.stack import DappStack
 from tests.dapp.wallet import FakeWallet
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 667}
 SCREENSHOTS = ROOT / "reports" / "dapp-screenshots"
@@ -47,23 +35,6 @@ def dapp(artifacts: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield running
     finally:
         stack_module.stop(running)
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's Chromium is missing: `make test` installs it (tools/ensure-chromium.sh)")
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-    try:
-        yield chromium
-    finally:
-        chromium.close()
 
 
 @dataclass
