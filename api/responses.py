@@ -30,6 +30,11 @@ def not_modified(request: Request, etag: str) -> Response | None:
     return None
 
 
+def unchanged(request: Request, state: Indexed) -> Response | None:
+    """A 304 when the client already holds the answer for this indexed state."""
+    return not_modified(request, etag_of(state.version))
+
+
 def answer(
     if_none_match: str | None, state: Indexed, body: dict[str, Any] | bytes, version: str | None = None
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:

@@ -13,8 +13,8 @@ from api.database import Connection, fetchall, snapshot
 from api.mirror import STATE_COLUMNS, STATE_FROM, STATE_WIDTH, Indexed, not_indexed
 from api.models import AccountOut, ActivityKind, ActivityOut, BalanceHistoryOut
 from api.problems import bad_parameter
-from api.responses import etag_of, json_response, not_modified
-from api.routes.common import DEFAULT_LIMIT, MAX_BLOCK, MAX_LIMIT, NO_BLOCK, READ_ERRORS, ZERO
+from api.responses import json_response, unchanged
+from api.routes.common import DEFAULT_LIMIT, MAX_BLOCK, NO_BLOCK, READ_ERRORS, ZERO, Cursor, Limit
 from api.shapes import AddressError, amount, checksum, moment, parse_address, points
 from greenpoints.rules import quote_redeem, scale_of
 
@@ -189,8 +189,8 @@ async def get_activity(
     conn: Conn,
     address: AddressParam,
     kind: Annotated[list[ActivityKind] | None, Query(description="only these kinds (repeat for several)")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=200, description="from the previous page's `next_cursor`")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
     holder = address_of(address)
     kinds = tuple(k for k in KINDS if kind is None or k in kind)
@@ -198,9 +198,8 @@ async def get_activity(
     after = [NO_BLOCK, 0] if cursor is None else ctx.cursors.decode(scope, cursor, (int, int))
     async with snapshot(conn):
         state = await ctx.state(conn)
-        unchanged = not_modified(request, etag_of(state.version))
-        if unchanged is not None:
-            return unchanged
+        if (cached := unchanged(request, state)) is not None:
+            return cached
         rows = await fetchall(
             conn,
             activity_query(kinds),
@@ -263,17 +262,16 @@ async def get_balance_history(
     ctx: Ctx,
     conn: Conn,
     address: AddressParam,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=200, description="from the previous page's `next_cursor`")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
     holder = address_of(address)
     scope = f"balance:{holder}"
     after = [NO_BLOCK, 0] if cursor is None else ctx.cursors.decode(scope, cursor, (int, int))
     async with snapshot(conn):
         state = await ctx.state(conn)
-        unchanged = not_modified(request, etag_of(state.version))
-        if unchanged is not None:
-            return unchanged
+        if (cached := unchanged(request, state)) is not None:
+            return cached
         rows = await fetchall(
             conn, HISTORY_QUERY, {"c": state.chain_id, "a": holder, "b": after[0], "l": after[1], "n": limit + 1}
         )

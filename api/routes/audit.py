@@ -3,16 +3,16 @@ failed or stale) and `GET /v1/audit/history`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.context import Conn, Ctx
 from api.database import fetchall, snapshot
 from api.models import AuditHistoryOut, AuditOut
-from api.responses import etag_of, json_response, not_modified
-from api.routes.common import DEFAULT_LIMIT, MAX_LIMIT, READ_ERRORS
+from api.responses import json_response, unchanged
+from api.routes.common import DEFAULT_LIMIT, READ_ERRORS, Cursor, Limit
 from api.shapes import moment
 
 router = APIRouter(tags=["audit"])
@@ -53,9 +53,8 @@ def _run(row: Any) -> dict[str, Any]:
 async def get_audit(request: Request, ctx: Ctx, conn: Conn) -> Response:
     async with snapshot(conn):
         state = await ctx.state(conn)
-        unchanged = not_modified(request, etag_of(state.version))
-        if unchanged is not None:
-            return unchanged
+        if (cached := unchanged(request, state)) is not None:
+            return cached
         rows = await fetchall(conn, LATEST_QUERY, (state.chain_id,))
     latest = _run(rows[0]) if rows else None
     if latest is None:
@@ -90,15 +89,14 @@ async def get_audit_history(
     request: Request,
     ctx: Ctx,
     conn: Conn,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=200, description="from the previous page's `next_cursor`")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
     before = 2**62 if cursor is None else int(ctx.cursors.decode("audits", cursor, (int,))[0])
     async with snapshot(conn):
         state = await ctx.state(conn)
-        unchanged = not_modified(request, etag_of(state.version))
-        if unchanged is not None:
-            return unchanged
+        if (cached := unchanged(request, state)) is not None:
+            return cached
         rows = await fetchall(conn, HISTORY_QUERY, (state.chain_id, before, limit + 1))
     items = [_run(r) for r in rows[:limit]]
     next_cursor = ctx.cursors.encode("audits", [rows[limit - 1][0]]) if len(rows) > limit else None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Query
 
 from api.problems import PROBLEM_JSON
 
@@ -19,6 +21,10 @@ NO_BLOCK = 2**62
 MAX_BLOCK = 2**53
 MAX_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z
 DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+# The query parameters of every keyset-paginated route.
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=200, description="from the previous page's `next_cursor`")]
 
 _EXAMPLES: dict[int, dict[str, Any]] = {
     304: {},

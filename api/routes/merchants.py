@@ -15,9 +15,9 @@ from api.governance import utc_day
 from api.mirror import Indexed
 from api.models import CheckoutsOut, MerchantDailyOut, MerchantOut, MerchantsOut
 from api.problems import NOT_FOUND, ApiProblem, bad_parameter
-from api.responses import etag_of, json_response, not_modified
+from api.responses import json_response, unchanged
 from api.routes.accounts import AddressParam, address_of
-from api.routes.common import DAY_PATTERN, DEFAULT_LIMIT, ITEM_ERRORS, MAX_LIMIT, NO_BLOCK, READ_ERRORS
+from api.routes.common import DAY_PATTERN, DEFAULT_LIMIT, ITEM_ERRORS, NO_BLOCK, READ_ERRORS, Cursor, Limit
 from api.shapes import amount, checksum, moment, points
 
 router = APIRouter(tags=["merchants"])
@@ -89,16 +89,15 @@ async def list_merchants(
     ctx: Ctx,
     conn: Conn,
     sort: Sort = "address",
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=200, description="from the previous page's `next_cursor`")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
     scope = f"merchants:{sort}"
     after = None if cursor is None else ctx.cursors.decode(scope, cursor, (int, str))
     async with snapshot(conn):
         state = await ctx.state(conn)
-        unchanged = not_modified(request, etag_of(state.version))
-        if unchanged is not None:
-            return unchanged
+        if (cached := unchanged(request, state)) is not None:
+            return cached
         _, merchants = await _merchants(conn, state)
     ordered = sorted(merchants, key=lambda m: _sort_key(m, sort))
     if after is not None:
@@ -131,9 +130,8 @@ async def get_merchant(request: Request, ctx: Ctx, conn: Conn, address: AddressP
     merchant = address_of(address)
     async with snapshot(conn):
         state = await ctx.state(conn)
-        unchanged = not_modified(request, etag_of(state.version))
-        if unchanged is not None:
-            return unchanged
+        if (cached := unchanged(request, state)) is not None:
+            return cached
         _, found = await _merchants(conn, state, merchant)
     if not found:
         raise _missing(merchant)
@@ -170,17 +168,16 @@ async def get_checkouts(
     ctx: Ctx,
     conn: Conn,
     address: AddressParam,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=200, description="from the previous page's `next_cursor`")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
     merchant = address_of(address)
     scope = f"checkouts:{merchant}"
     after = [NO_BLOCK, 0] if cursor is None else ctx.cursors.decode(scope, cursor, (int, int))
     async with snapshot(conn):
         state = await ctx.state(conn)
-        unchanged = not_modified(request, etag_of(state.version))
-        if unchanged is not None:
-            return unchanged
+        if (cached := unchanged(request, state)) is not None:
+            return cached
         if not await _known(conn, state, merchant):
             raise _missing(merchant)
         rows = await fetchall(
@@ -241,8 +238,8 @@ async def get_daily(
     address: AddressParam,
     from_: Annotated[str | None, Query(alias="from", pattern=DAY_PATTERN, description="first day (YYYY-MM-DD)")] = None,
     to: Annotated[str | None, Query(pattern=DAY_PATTERN, description="last day (YYYY-MM-DD)")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 90,
-    cursor: Annotated[str | None, Query(max_length=200, description="from the previous page's `next_cursor`")] = None,
+    limit: Limit = 90,
+    cursor: Cursor = None,
 ) -> Response:
     merchant = address_of(address)
     first, last = _day("from", from_), _day("to", to)
@@ -252,9 +249,8 @@ async def get_daily(
     before = date.max if cursor is None else date.fromisoformat(str(ctx.cursors.decode(scope, cursor, (str,))[0]))
     async with snapshot(conn):
         state = await ctx.state(conn)
-        unchanged = not_modified(request, etag_of(state.version))
-        if unchanged is not None:
-            return unchanged
+        if (cached := unchanged(request, state)) is not None:
+            return cached
         if not await _known(conn, state, merchant):
             raise _missing(merchant)
         rows = await fetchall(

@@ -11,8 +11,8 @@ from api.context import Conn, Ctx
 from api.database import fetchall, snapshot
 from api.models import CandlesOut, PriceHistoryOut
 from api.problems import bad_parameter
-from api.responses import encode, etag_of, json_response, not_modified
-from api.routes.common import DEFAULT_LIMIT, MAX_BLOCK, MAX_LIMIT, MAX_TIME, NO_BLOCK, READ_ERRORS
+from api.responses import encode, json_response, unchanged
+from api.routes.common import DEFAULT_LIMIT, MAX_BLOCK, MAX_TIME, NO_BLOCK, READ_ERRORS, Cursor, Limit
 from api.shapes import amount, moment, points, price
 from indexer.candles import INTERVALS
 
@@ -61,9 +61,8 @@ async def get_candles(
     key = ("candles", interval, from_, to, limit)
     # A cached answer needs only the state (one statement); a new one is read in one snapshot.
     state = await ctx.state(conn)
-    unchanged = not_modified(request, etag_of(state.version))
-    if unchanged is not None:
-        return unchanged
+    if (not_modified := unchanged(request, state)) is not None:
+        return not_modified
     cached = ctx.cache.get(state.version, key)
     if cached is not None:
         return json_response(request, state, cached)
@@ -132,8 +131,8 @@ async def get_history(
     request: Request,
     ctx: Ctx,
     conn: Conn,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=200, description="from the previous page's `next_cursor`")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
     from_block: Annotated[int | None, Query(ge=0, le=MAX_BLOCK)] = None,
     to_block: Annotated[int | None, Query(ge=0, le=MAX_BLOCK)] = None,
 ) -> Response:
@@ -143,9 +142,8 @@ async def get_history(
     after = [NO_BLOCK, 0] if cursor is None else ctx.cursors.decode(scope, cursor, (int, int))
     async with snapshot(conn):
         state = await ctx.state(conn)
-        unchanged = not_modified(request, etag_of(state.version))
-        if unchanged is not None:
-            return unchanged
+        if (cached := unchanged(request, state)) is not None:
+            return cached
         rows = await fetchall(
             conn,
             HISTORY_QUERY,
