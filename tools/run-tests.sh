@@ -17,8 +17,13 @@ node dapp/build.mjs --types-only && tsc --noEmit -p dapp || exit 1
 step "pytest"
 # Two workers (this machine kind has two cores; the tests mostly wait on anvil, PostgreSQL and
 # servers). Files sharing a costly set-up stay in one worker (tests/conftest.py, XDIST_GROUPS).
-pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"
+# A guard, not a budget (the suite takes minutes): a hang fails the run instead of eating CI's time.
+timeout --kill-after=30s "${PYTEST_TIMEOUT:-40m}" pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"
 rc=$?
+if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    echo "pytest did not finish within ${PYTEST_TIMEOUT:-40m}: failing" >&2
+    exit 1
+fi
 if [ "$rc" -eq 5 ]; then
     echo "pytest collected no tests: failing" >&2
     exit 1
