@@ -11,7 +11,8 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: setup solc-link demo test lint gas clean chromium
 
-setup: $(VENV)/.installed $(FUZZ_VENV)/.installed node_modules/.installed solc-link artifacts/.fingerprint dapp/dist/.built
+# What the demo needs; the test command adds the fuzz test's environment.
+setup: $(VENV)/.installed node_modules/.installed solc-link artifacts/.fingerprint dapp/dist/.built
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,7 +49,7 @@ demo: setup
 	@tools/ensure-postgres.sh || echo "no local PostgreSQL: the demo starts an embedded one"
 	$(BIN)/greenpoints demo
 
-test: setup chromium
+test: setup $(FUZZ_VENV)/.installed chromium
 	tools/ensure-postgres.sh
 	tools/run-tests.sh
 

@@ -86,7 +86,7 @@ def test_unknown_merchant_and_route_are_404_problems(stack: Stack) -> None:
 def test_schemathesis_fuzzes_the_whole_document(stack: Stack, tmp_path: Path) -> None:
     """Property-based fuzzing of every operation of the OpenAPI document against the running server:
     no 5xx, every status, content type, header and body as documented, invalid input refused."""
-    assert SCHEMATHESIS.exists(), "run `make setup` (it installs schemathesis in .venv-fuzz)"
+    assert SCHEMATHESIS.exists(), "run `make test` (it installs schemathesis in .venv-fuzz)"
     result = subprocess.run(
         [
             str(SCHEMATHESIS),
