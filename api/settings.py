@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from greenpoints.compiler import ROOT
-from greenpoints.config import Settings, load_part_settings
+from greenpoints.config import Settings, load_part_settings, postgresql_url
 from greenpoints.errors import ConfigError
 
 
@@ -47,9 +47,7 @@ class ApiSettings(BaseModel):
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("postgresql://", "postgresql+psycopg://")):
-            raise ValueError("must be a PostgreSQL URL (postgresql://user@host/db)")
-        return value
+        return postgresql_url(value)
 
     @field_validator("public_rpc_url", "explorer_url")
     @classmethod

@@ -26,6 +26,13 @@ LOCAL_CHAIN_STATE = LOCAL_DIR / "chain-state.json"
 M = TypeVar("M", bound=BaseModel)
 
 
+def postgresql_url(value: str | None) -> str | None:
+    """A settings check shared by every part: unset, or a PostgreSQL URL."""
+    if value is not None and not value.startswith(("postgresql://", "postgresql+psycopg://")):
+        raise ValueError("must be a PostgreSQL URL (postgresql+psycopg://user@host/db)")
+    return value
+
+
 class Settings(BaseModel):
     """Settings shared by every command; field `x` is read from `GREENPOINTS_X`."""
 
@@ -66,9 +73,7 @@ class Settings(BaseModel):
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("postgresql://", "postgresql+psycopg://")):
-            raise ValueError("must be a PostgreSQL URL (postgresql+psycopg://user@host/db)")
-        return value
+        return postgresql_url(value)
 
     @field_validator("private_key")
     @classmethod

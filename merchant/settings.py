@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from greenpoints.config import load_part_settings
+from greenpoints.config import load_part_settings, postgresql_url
 from greenpoints.errors import ConfigError
 
 GWEI = 10**9
@@ -71,9 +71,7 @@ class GatewaySettings(BaseModel):
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("postgresql://", "postgresql+psycopg://")):
-            raise ValueError("must be a PostgreSQL URL (postgresql+psycopg://user@host/db)")
-        return value
+        return postgresql_url(value)
 
     @field_validator("failpoint")
     @classmethod

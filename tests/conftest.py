@@ -86,7 +86,6 @@ CHROMIUM_FLAGS = [
 XDIST_GROUPS = {
     "tests/api/": "api",
     "tests/dapp/": "browser",
-    "tests/test_demo.py": "browser",
     "tests/resilience/test_crash.py": "bulk-chain",
     "tests/resilience/test_worker.py": "bulk-chain",
     "tests/resilience/test_rpc_faults.py": "simulated-chain",
