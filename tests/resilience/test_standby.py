@@ -105,14 +105,15 @@ def lock_holders(database: str, candidates: list[IndexerProcess]) -> list[Indexe
             continue
         try:
             tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-            local_ports = {
-                c.laddr.port
-                for p in tree
-                for c in tcp_connections(p)
-                if c.raddr and c.raddr.port == PG_PORT and c.laddr
-            }
         except psutil.Error:
             continue
+        local_ports: set[int] = set()
+        for member in tree:
+            try:
+                connections = tcp_connections(member)
+            except psutil.Error:  # a member that just exited (the backfill worker ends at the head)
+                continue
+            local_ports |= {c.laddr.port for c in connections if c.raddr and c.raddr.port == PG_PORT and c.laddr}
         if local_ports & ports:
             holders.append(proc)
     return holders
@@ -156,7 +157,8 @@ def test_standby_takes_over_after_sigkill(
             processes.append(first)
             initial_head = int(cached.info["head"])
             assert watch.wait_for(lambda c: c is not None and c >= initial_head, WAIT) is not None, first.output()
-            assert lock_holders(setup.database, [first]) == [first], "the first indexer does not hold the lock"
+            holders = lock_holders(setup.database, [first])
+            assert holders == [first], "the first indexer does not hold the lock:\n" + first.output()
 
             second = IndexerProcess(setup, "index", name="second", **live)
             processes.append(second)
