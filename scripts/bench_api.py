@@ -7,7 +7,7 @@
    `--holders` distinct holders (checkouts by the demo merchants, 100 per block, and point
    transfers between holders through anvil's impersonation), generated once and kept with anvil's
    `--dump-state` under .greenpoints/bench/ with its deployment file; reruns reuse it.
-2. `greenpoints index --once` into an empty database (events/s printed), then ANALYZE.
+2. `greenpoints index --once` into an empty database (events/s printed), then VACUUM (ANALYZE).
 3. `greenpoints api --workers N` serves it; a load generator in a separate process sends requests
    on loopback at fixed rates, open loop: request i is due at t0 + i/rate and its latency counts
    from that moment, so a slow server cannot slow the schedule down. Each rate runs `--seconds`
@@ -31,6 +31,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -213,6 +214,7 @@ async def _load(url: str, paths: list[str], rate: float, seconds: float, connect
             pool.put_nowait((reader, writer))
 
     tasks = []
+    cpu_start = time.process_time()
     for i in range(total):
         due = t0 + i / rate
         delay = due - clock()
@@ -223,7 +225,8 @@ async def _load(url: str, paths: list[str], rate: float, seconds: float, connect
     elapsed = clock() - t0
     while not pool.empty():
         pool.get_nowait()[1].close()
-    return {"latencies": latencies, "errors": errors, "sent": total, "elapsed": elapsed}
+    cpu = (time.process_time() - cpu_start) / max(elapsed, 1e-9)
+    return {"latencies": latencies, "errors": errors, "sent": total, "elapsed": elapsed, "cpu": cpu}
 
 
 def loadgen_main() -> None:
@@ -236,15 +239,16 @@ def loadgen_main() -> None:
     except ImportError:
         pass
     result = asyncio.run(_load(job["url"], job["paths"], job["rate"], job["seconds"], job["connections"]))
-    print(json.dumps(result))
+    Path(job["out"]).write_text(json.dumps(result))
 
 
 def run_load(url: str, scenario: Scenario, seconds: float) -> dict[str, Any]:
-    job = {"url": url, "paths": scenario.paths, "rate": scenario.rate, "seconds": seconds, "connections": 64}
-    done = subprocess.run(
-        [sys.executable, __file__, "--loadgen"], input=json.dumps(job), capture_output=True, text=True, check=True
-    )
-    result: dict[str, Any] = json.loads(done.stdout)
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "result.json"  # a file, not stdout: nothing else can write into it
+        job = {"url": url, "paths": scenario.paths, "rate": scenario.rate, "seconds": seconds, "connections": 64}
+        job["out"] = str(out)
+        subprocess.run([sys.executable, __file__, "--loadgen"], input=json.dumps(job), text=True, check=True)
+        result: dict[str, Any] = json.loads(out.read_text())
     return result
 
 
@@ -257,9 +261,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
-def cpu_seconds(process: psutil.Process) -> float:
+def postgres_processes() -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+
+
+def cpu_seconds(process: psutil.Process | list[psutil.Process]) -> float:
+    """CPU seconds used so far by `process` and its children, or by every process of a list."""
     total = 0.0
-    for p in [process, *process.children(recursive=True)]:
+    members = process if isinstance(process, list) else [process, *process.children(recursive=True)]
+    for p in members:
         try:
             times = p.cpu_times()
             total += times.user + times.system
@@ -306,9 +316,10 @@ def main() -> int:
             if indexed.returncode != 0:
                 raise SystemExit(f"index failed: {indexed.stderr[-2000:]}")
             print(f"index --once: {time.monotonic() - started:.1f} s; {indexed.stdout.strip().splitlines()[-1]}")
-            # Planner statistics, as autovacuum would have gathered on a database that has been running.
+            # The state autovacuum leaves a database that has been running in: planner statistics
+            # and visibility maps (else autovacuum wakes on the fresh million rows mid-measurement).
             with psycopg.connect(db_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-                conn.execute("ANALYZE")
+                conn.execute("VACUUM (ANALYZE)")
             port = 18000 + random.randrange(1000)
             url = f"http://127.0.0.1:{port}"
             api = subprocess.Popen(
@@ -354,15 +365,24 @@ def report(url: str, api: subprocess.Popen[bytes], spec: ChainSpec, args: argpar
     print(f"candles 1h: {len(first)} buckets, from {first[0]['bucket']['time']} to {first[-1]['bucket']['time']}")
     process = psutil.Process(api.pid)
     print(
-        f"\nworkers: {args.workers}; {args.seconds:g} s per rate, open loop, 64 connections; CPU = the API's processes"
+        f"\nworkers: {args.workers}; {args.seconds:g} s per rate, open loop, 64 connections;"
+        " CPU in cores: the API's processes, PostgreSQL's, the load generator's"
     )
     columns = ("rate/s", "sent", "errors", "p50 ms", "p99 ms", "max ms")
-    print(f"{'scenario':36} " + " ".join(f"{c:>7}" for c in columns) + f" {'CPU':>5}  target")
+    print(f"{'scenario':36} " + " ".join(f"{c:>7}" for c in columns) + "   API    PG   gen  per worker  target")
     for scenario in scenarios:
         run_load(url, Scenario(scenario.name, scenario.rate, scenario.paths), min(2.0, args.seconds))  # warm-up
-        before = cpu_seconds(process)
+        database = postgres_processes()
+        workers = process.children(recursive=True)
+        before, database_before = cpu_seconds(process), cpu_seconds(database)
+        workers_before = [cpu_seconds([w]) for w in workers]
         result = run_load(url, scenario, args.seconds)
-        cpu = (cpu_seconds(process) - before) / max(result["elapsed"], 1e-9)
+        elapsed = max(result["elapsed"], 1e-9)
+        cpu = (cpu_seconds(process) - before) / elapsed
+        database_cpu = (cpu_seconds(database) - database_before) / elapsed
+        # How evenly the kernel spread the connections over the workers (they share one socket).
+        shares = [(cpu_seconds([w]) - b) / elapsed for w, b in zip(workers, workers_before, strict=True)]
+        per_worker = "/".join(f"{share:.2f}" for share in shares)
         lat = [v * 1000 for v in result["latencies"]]
         p99 = percentile(lat, 99)
         errors = sum(result["errors"].values())
@@ -372,8 +392,8 @@ def report(url: str, api: subprocess.Popen[bytes], spec: ChainSpec, args: argpar
             target = f"p99 <= {scenario.target_p99_ms:g} ms: {verdict}"
         print(
             f"{scenario.name:36} {scenario.rate:7.0f} {result['sent']:7d} {errors:7d} {percentile(lat, 50):7.2f}"
-            f" {p99:7.2f} {max(lat, default=float('nan')):7.2f} {cpu:5.2f}  {target}"
-            + (f" {result['errors']}" if errors else "")
+            f" {p99:7.2f} {max(lat, default=float('nan')):7.2f} {cpu:5.2f} {database_cpu:5.2f} {result['cpu']:5.2f}"
+            f" {per_worker:>9}  {target}" + (f" {result['errors']}" if errors else "")
         )
 
 
