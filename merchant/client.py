@@ -355,7 +355,9 @@ class MerchantClient:
                 tx = self._sign(flight, nonce, offer(base, tip, self.max_fee), to)
                 try:
                     broadcast(self.rpc, tx)
-                except NonceUsed:
+                except (NonceUsed, Underpriced):
+                    # Underpriced at a fresh nonce: another sender's transaction holds it in the pool
+                    # with a higher fee (one key shared by several backends).
                     if self._known(tx.tx_hash):  # our own send arrived twice (a dropped answer)
                         self._record(flight, tx)
                         return
