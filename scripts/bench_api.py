@@ -369,20 +369,20 @@ def report(url: str, api: subprocess.Popen[bytes], spec: ChainSpec, args: argpar
         " CPU in cores: the API's processes, PostgreSQL's, the load generator's"
     )
     columns = ("rate/s", "sent", "errors", "p50 ms", "p99 ms", "max ms")
-    print(f"{'scenario':36} " + " ".join(f"{c:>7}" for c in columns) + "   API    PG   gen  per worker  target")
+    print(f"{'scenario':36} " + " ".join(f"{c:>7}" for c in columns) + "   API    PG   gen  per child  target")
     for scenario in scenarios:
         run_load(url, Scenario(scenario.name, scenario.rate, scenario.paths), min(2.0, args.seconds))  # warm-up
         database = postgres_processes()
-        workers = process.children(recursive=True)
+        children = process.children(recursive=True)  # the workers and uvicorn's helper processes
         before, database_before = cpu_seconds(process), cpu_seconds(database)
-        workers_before = [cpu_seconds([w]) for w in workers]
+        children_before = [cpu_seconds([c]) for c in children]
         result = run_load(url, scenario, args.seconds)
         elapsed = max(result["elapsed"], 1e-9)
         cpu = (cpu_seconds(process) - before) / elapsed
         database_cpu = (cpu_seconds(database) - database_before) / elapsed
         # How evenly the kernel spread the connections over the workers (they share one socket).
-        shares = [(cpu_seconds([w]) - b) / elapsed for w, b in zip(workers, workers_before, strict=True)]
-        per_worker = "/".join(f"{share:.2f}" for share in shares)
+        shares = [(cpu_seconds([c]) - b) / elapsed for c, b in zip(children, children_before, strict=True)]
+        per_child = "/".join(f"{share:.2f}" for share in shares)
         lat = [v * 1000 for v in result["latencies"]]
         p99 = percentile(lat, 99)
         errors = sum(result["errors"].values())
@@ -393,7 +393,7 @@ def report(url: str, api: subprocess.Popen[bytes], spec: ChainSpec, args: argpar
         print(
             f"{scenario.name:36} {scenario.rate:7.0f} {result['sent']:7d} {errors:7d} {percentile(lat, 50):7.2f}"
             f" {p99:7.2f} {max(lat, default=float('nan')):7.2f} {cpu:5.2f} {database_cpu:5.2f} {result['cpu']:5.2f}"
-            f" {per_worker:>9}  {target}" + (f" {result['errors']}" if errors else "")
+            f" {per_child:>9}  {target}" + (f" {result['errors']}" if errors else "")
         )
 
 

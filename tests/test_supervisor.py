@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import psutil
 
@@ -29,10 +30,9 @@ SUPERVISING = textwrap.dedent(
 )
 
 
-def test_children_end_when_the_supervisor_is_killed(tmp_path: object) -> None:
-    parent = subprocess.Popen(
-        [sys.executable, "-c", SUPERVISING, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=dict(os.environ)
-    )
+def test_children_end_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    parent = subprocess.Popen([sys.executable, "-c", SUPERVISING, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    pids: list[int] = []
     try:
         line = parent.stdout.readline() if parent.stdout else ""
         pids = [int(pid) for pid in line.split()]
@@ -46,7 +46,7 @@ def test_children_end_when_the_supervisor_is_killed(tmp_path: object) -> None:
         assert alive == [], f"still running after the supervisor was killed: {alive}"
     finally:
         parent.kill()
-        for pid in pids if "pids" in locals() else []:
+        for pid in pids:
             if _running(pid):
                 os.kill(pid, signal.SIGKILL)
 
