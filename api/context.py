@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
+from api.account_query import account_rows
 from api.cursors import Cursors
 from api.database import Connection
+from api.lookups import Coalescer
 from api.mirror import ChainChoice, Indexed, read_state
 from api.responses import VersionCache
 from api.settings import ApiSettings
@@ -29,6 +32,14 @@ class ApiContext:
     deployment_path: Path | None  # GREENPOINTS_DEPLOYMENT; else deployments/<chainId>.json
     cache: VersionCache = field(default_factory=VersionCache)
     deployment_file: dict[str, Any] | None = None
+    accounts: Coalescer = field(init=False)  # account lookups, coalesced per batch
+
+    def __post_init__(self) -> None:
+        async def fetch(holders: list[str], block: int | None) -> list[TupleRow]:
+            async with self.pool.connection() as conn:
+                return await account_rows(conn, await self.chain.resolve(conn), holders, block)
+
+        self.accounts = Coalescer(fetch)
 
     async def state(self, conn: Connection) -> Indexed:
         return await read_state(conn, await self.chain.resolve(conn))

@@ -67,8 +67,7 @@ class FastPath:
             block = int(given.group(1))
         try:
             holder = parse_address(found.group(1))
-            async with self.ctx.pool.connection() as conn:
-                state, body, version = await account_answer(self.ctx, conn, holder, block)
+            state, body, version = await account_answer(self.ctx, holder, block)
         except (AddressError, ApiProblem):
             return False  # the route refuses it, as documented
         except Exception:  # e.g. the database is down: the route answers with a problem

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg.rows import TupleRow
+
 from api.database import Connection, fetchall
 from api.problems import UNAVAILABLE, ApiProblem
 from api.shapes import checksum, iso, moment
@@ -112,3 +114,22 @@ async def read_state(conn: Connection, chain_id: int) -> Indexed:
     if not rows:
         raise not_indexed()
     return Indexed.from_row(rows[0])
+
+
+def with_state(listing: str) -> str:
+    """`listing` (rows with `block_number` and `log_index`, newest first) as one statement with the
+    indexed state in front of every row: one round trip, one snapshot. Without rows, one row of
+    the state alone (the listing's columns NULL)."""
+    return (
+        f"SELECT {STATE_COLUMNS}, x.* FROM {STATE_FROM} LEFT JOIN LATERAL ({listing}) x ON true"
+        " WHERE s.chain_id = %(c)s ORDER BY x.block_number DESC, x.log_index DESC"
+    )
+
+
+async def state_and_rows(conn: Connection, query: str, params: dict[str, Any]) -> tuple[Indexed, list[TupleRow]]:
+    """Run a `with_state` statement: the indexed state and the listing's rows."""
+    rows = await fetchall(conn, query, params)
+    if not rows:
+        raise not_indexed()
+    listed = [row[STATE_WIDTH:] for row in rows if row[STATE_WIDTH] is not None]
+    return Indexed.from_row(rows[0]), listed

@@ -9,11 +9,10 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from api.context import ApiContext, Conn, Ctx
-from api.database import Connection, fetchall, snapshot
-from api.mirror import STATE_COLUMNS, STATE_FROM, STATE_WIDTH, Indexed, not_indexed
+from api.mirror import STATE_WIDTH, Indexed, state_and_rows, with_state
 from api.models import AccountOut, ActivityKind, ActivityOut, BalanceHistoryOut
 from api.problems import bad_parameter
-from api.responses import json_response, unchanged
+from api.responses import json_response
 from api.routes.common import DEFAULT_LIMIT, MAX_BLOCK, NO_BLOCK, READ_ERRORS, ZERO, Cursor, Limit
 from api.shapes import AddressError, amount, checksum, moment, parse_address, points
 from greenpoints.rules import quote_redeem, scale_of
@@ -38,46 +37,10 @@ def address_of(text: str) -> str:
         raise bad_parameter("address", str(exc), where="path") from None
 
 
-_SIDE = (
-    "SELECT block_number AS b, log_index AS l, {side}_balance_after AS v FROM transfers"
-    f" WHERE chain_id = s.chain_id AND {{side}} = %(a)s AND {{side}} <> '{ZERO}' AND block_number <= %(n)s"
-    " ORDER BY block_number DESC, log_index DESC LIMIT 1"
-)
-_FIRST = (
-    "SELECT block_number AS b FROM transfers"
-    f" WHERE chain_id = s.chain_id AND {{side}} = %(a)s AND {{side}} <> '{ZERO}'"
-    " ORDER BY block_number, log_index LIMIT 1"
-)
-_AT = "WHERE chain_id = s.chain_id AND block_number <= %(n)s ORDER BY block_number DESC, log_index DESC LIMIT 1"
-# One statement (one snapshot, one round trip): the indexed state, the account's last balance at or
-# below the block from each side of its transfers, its first transfers, and the pool then.
-ACCOUNT_QUERY = (
-    f"SELECT {STATE_COLUMNS}, so.b, so.l, so.v, ro.b, ro.l, ro.v, ps.reserve, ps.supply, f.fee_bps, f.tax_bps,"
-    " LEAST(sf.b, rf.b), (SELECT extract(epoch FROM timestamp)::bigint FROM blocks"
-    "  WHERE chain_id = s.chain_id AND number = LEAST(sf.b, rf.b)),"
-    " (SELECT extract(epoch FROM timestamp)::bigint FROM blocks WHERE chain_id = s.chain_id"
-    "  AND number = GREATEST(so.b, ro.b))"
-    f" FROM {STATE_FROM}"
-    f" LEFT JOIN LATERAL ({_SIDE.format(side='sender')}) so ON true"
-    f" LEFT JOIN LATERAL ({_SIDE.format(side='receiver')}) ro ON true"
-    f" LEFT JOIN LATERAL ({_FIRST.format(side='sender')}) sf ON true"
-    f" LEFT JOIN LATERAL ({_FIRST.format(side='receiver')}) rf ON true"
-    f" LEFT JOIN LATERAL (SELECT reserve, supply FROM pool_states {_AT}) ps ON true"
-    f" LEFT JOIN LATERAL (SELECT fee_bps, tax_bps FROM fee_updates {_AT}) f ON true"
-    " WHERE s.chain_id = %(c)s"
-)
-
-
-async def account_answer(
-    ctx: ApiContext, conn: Connection, holder: str, block: int | None
-) -> tuple[Indexed, dict[str, Any], str]:
+async def account_answer(ctx: ApiContext, holder: str, block: int | None) -> tuple[Indexed, dict[str, Any], str]:
     """The account answer for `holder` (lowercase) now or at `block`: the state it reflects, the body
     and its version. Shared by the route and the fast path (`api.fastpath`)."""
-    chain_id = await ctx.chain.resolve(conn)
-    rows = await fetchall(conn, ACCOUNT_QUERY, {"c": chain_id, "a": holder, "n": NO_BLOCK if block is None else block})
-    if not rows:
-        raise not_indexed()
-    row = rows[0]
+    row = await ctx.accounts.lookup(holder, block)
     state = Indexed.from_row(row)
     if block is not None and block > state.block:
         raise bad_parameter("block", f"{block} is above the indexed block {state.block}")
@@ -122,13 +85,12 @@ async def account_answer(
 async def get_account(
     request: Request,
     ctx: Ctx,
-    conn: Conn,
     address: AddressParam,
     block: Annotated[
         int | None, Query(ge=0, le=MAX_BLOCK, description="the balance as of this block (at most the indexed one)")
     ] = None,
 ) -> Response:
-    state, body, version = await account_answer(ctx, conn, address_of(address), block)
+    state, body, version = await account_answer(ctx, address_of(address), block)
     return json_response(request, state, body, version=version)
 
 
@@ -164,7 +126,7 @@ KINDS = tuple(_BRANCHES)
 
 def activity_query(kinds: tuple[str, ...]) -> str:
     union = " UNION ALL ".join(f"({_BRANCHES[k]})" for k in kinds)
-    return (
+    return with_state(
         "SELECT x.*, extract(epoch FROM b.timestamp)::bigint FROM"
         f" (SELECT * FROM ({union}) AS u(kind, block_number, log_index, tx_hash, points, counterparty, merchant,"
         " order_id, sale_amount, pool_in, payout, tax, kept) ORDER BY block_number DESC, log_index DESC LIMIT %(n)s) x"
@@ -196,15 +158,8 @@ async def get_activity(
     kinds = tuple(k for k in KINDS if kind is None or k in kind)
     scope = f"activity:{holder}:{','.join(kinds)}"
     after = [NO_BLOCK, 0] if cursor is None else ctx.cursors.decode(scope, cursor, (int, int))
-    async with snapshot(conn):
-        state = await ctx.state(conn)
-        if (cached := unchanged(request, state)) is not None:
-            return cached
-        rows = await fetchall(
-            conn,
-            activity_query(kinds),
-            {"c": state.chain_id, "a": holder, "b": after[0], "l": after[1], "n": limit + 1},
-        )
+    params = {"c": await ctx.chain.resolve(conn), "a": holder, "b": after[0], "l": after[1], "n": limit + 1}
+    state, rows = await state_and_rows(conn, activity_query(kinds), params)
     d = state.asset_decimals
     items = []
     for r in rows[:limit]:
@@ -238,7 +193,7 @@ async def get_activity(
     return json_response(request, state, body)
 
 
-HISTORY_QUERY = (
+HISTORY_QUERY = with_state(
     "SELECT x.*, extract(epoch FROM b.timestamp)::bigint FROM (SELECT * FROM ("
     "(SELECT block_number, log_index, tx_hash, CASE WHEN receiver = sender THEN 0 ELSE -value END,"
     " sender_balance_after FROM transfers WHERE chain_id = %(c)s AND sender = %(a)s"
@@ -268,13 +223,8 @@ async def get_balance_history(
     holder = address_of(address)
     scope = f"balance:{holder}"
     after = [NO_BLOCK, 0] if cursor is None else ctx.cursors.decode(scope, cursor, (int, int))
-    async with snapshot(conn):
-        state = await ctx.state(conn)
-        if (cached := unchanged(request, state)) is not None:
-            return cached
-        rows = await fetchall(
-            conn, HISTORY_QUERY, {"c": state.chain_id, "a": holder, "b": after[0], "l": after[1], "n": limit + 1}
-        )
+    params = {"c": await ctx.chain.resolve(conn), "a": holder, "b": after[0], "l": after[1], "n": limit + 1}
+    state, rows = await state_and_rows(conn, HISTORY_QUERY, params)
     items = [
         {
             "block_number": bn,

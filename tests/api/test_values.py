@@ -4,9 +4,12 @@ the chain's (eth_call at the block the answer reflects, and the events themselve
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+import requests
 
 from greenpoints.chain import contract
 from greenpoints.deploy import local_roles
@@ -74,6 +77,34 @@ def test_accounts_now_and_at_past_blocks_equal_balance_of(stack: Stack) -> None:
         now = stack.api.json(f"/v1/accounts/{address}")
         assert now["indexed_block"]["number"] >= block
     assert checked > len(customers)  # most customers held points at several of those blocks
+
+
+def test_concurrent_account_lookups_each_get_their_own_answer(stack: Stack) -> None:
+    """Lookups sent at once are coalesced into shared statements (`api.lookups`); each answer must
+    still be its own holder's at its own block, and a bad block refused without harming the rest."""
+    block = indexed(stack)
+    token = contract(stack.w3, "PointsToken", stack.deployment.points_token)
+    customers = local_roles(stack.w3)["customers"]
+    blocks: list[int | None] = [None, block, max(1, block // 2), max(1, block // 3)]
+    wanted = [(c, b) for c in customers for b in blocks] * 4
+    wanted += [(customers[0], block + 10**6)] * 8  # above the indexed block: a 400 each
+
+    def get(item: tuple[str, int | None]) -> tuple[int, Any]:
+        address, at = item
+        response = requests.get(
+            f"{stack.api.url}/v1/accounts/{address}", params={} if at is None else {"block": at}, timeout=30
+        )
+        return response.status_code, response.json()
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        results = list(pool.map(get, wanted))
+    for (address, at), (status, body) in zip(wanted, results, strict=True):
+        if at is not None and at > block:
+            assert status == 400 and body["field"] == "block"
+            continue
+        assert status == 200 and body["address"] == address
+        assert at is None or body["block"] == at
+        assert int(body["balance"]["raw"]) == token.functions.balanceOf(address).call(block_identifier=body["block"])
 
 
 def test_activity_and_balance_history_equal_the_events(stack: Stack) -> None:
