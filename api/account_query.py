@@ -31,7 +31,7 @@ ACCOUNTS_QUERY = (
     f" FROM {STATE_FROM}"
     f" LEFT JOIN LATERAL (SELECT reserve, supply FROM pool_states {_AT}) ps ON true"
     f" LEFT JOIN LATERAL (SELECT fee_bps, tax_bps FROM fee_updates {_AT}) f ON true"
-    " CROSS JOIN unnest(%(a)s::text[]) WITH ORDINALITY AS q(a, i)"
+    " CROSS JOIN unnest(string_to_array(%(a)s, ',')) WITH ORDINALITY AS q(a, i)"
     f" LEFT JOIN LATERAL ({_SIDE.format(side='sender')}) so ON true"
     f" LEFT JOIN LATERAL ({_SIDE.format(side='receiver')}) ro ON true"
     f" LEFT JOIN LATERAL ({_FIRST.format(side='sender')}) sf ON true"
@@ -43,7 +43,9 @@ ACCOUNTS_QUERY = (
 async def account_rows(conn: Connection, chain_id: int, holders: list[str], block: int | None) -> list[TupleRow]:
     """The rows of `ACCOUNTS_QUERY` for `holders` (lowercase) now or at `block`, in their order."""
     at = NO_BLOCK if block is None else block
-    rows = await fetchall(conn, ACCOUNTS_QUERY, {"c": chain_id, "a": holders, "n": at})
+    # The holders as one comma-separated text: psycopg's list-to-array adaptation cost a third of
+    # the client's CPU per statement here (addresses are hex, so never hold a comma).
+    rows = await fetchall(conn, ACCOUNTS_QUERY, {"c": chain_id, "a": ",".join(holders), "n": at})
     if not rows:
         raise not_indexed()
     by_position = {row[0]: row[1:] for row in rows}  # q.i, 1-based

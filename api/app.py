@@ -41,7 +41,13 @@ altered cursor is a 400). Errors are RFC 9457 `application/problem+json` naming 
 """
 
 
-def create_app(api: ApiSettings | None = None, shared: Settings | None = None) -> FastAPI:
+def create_app(api: ApiSettings | None = None, shared: Settings | None = None) -> MetricsMiddleware:
+    """What uvicorn serves: metrics around the fast path (`api.fastpath`) around the FastAPI app."""
+    app = create_fastapi(api, shared)
+    return MetricsMiddleware(FastPath(app, app.state.ctx))
+
+
+def create_fastapi(api: ApiSettings | None = None, shared: Settings | None = None) -> FastAPI:
     api = api or load_api_settings()
     shared = shared or load_settings()
     url = database_url(api, shared)
@@ -79,7 +85,6 @@ def create_app(api: ApiSettings | None = None, shared: Settings | None = None) -
     app.add_exception_handler(RequestValidationError, problems.on_validation)
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)
     app.add_exception_handler(Exception, problems.on_unexpected)
-    app.add_middleware(FastPath, ctx=ctx)  # innermost: inside CORS and metrics, before the router
     app.add_middleware(
         CORSMiddleware,
         allow_origins=api.origins,
@@ -93,7 +98,6 @@ def create_app(api: ApiSettings | None = None, shared: Settings | None = None) -
     mount_docs(app)
     if mount_app(app, api.static_dir):
         app.add_middleware(SecurityHeaders, policy=content_security_policy(api.public_rpc_url))
-    app.add_middleware(MetricsMiddleware)
     app.openapi = lambda: openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -3,8 +3,8 @@
 psycopg 3's async pool (chosen by measurement over SQLAlchemy's pool, see README.md): a request
 takes a connection, runs one statement (the hot routes are written as one statement, which sees
 one consistent snapshot by itself) or a read-only REPEATABLE READ transaction (`snapshot`), and
-gives it back. Every connection refuses writes (`default_transaction_read_only`) and cancels
-statements that run longer than the configured timeout.
+gives it back. Every connection refuses writes (`default_transaction_read_only`), cancels
+statements that run longer than the configured timeout, and reuses its prepared statements' plans.
 """
 
 from __future__ import annotations
@@ -28,7 +28,13 @@ def conninfo(database_url: str) -> str:
 
 def make_pool(database_url: str, size: int, statement_timeout_ms: int) -> AsyncConnectionPool[Connection]:
     """A pool of `size` connections (opened by `open`, kept open)."""
-    options = f"-c statement_timeout={statement_timeout_ms} -c default_transaction_read_only=on"
+    # Generic plans: psycopg prepares a statement after a few runs, but PostgreSQL kept planning the
+    # account lookup anew each time (0.3 ms of planning for 0.2 ms of executing); every statement
+    # here is a keyed or index-ordered read, whose plan does not depend on the values.
+    options = (
+        f"-c statement_timeout={statement_timeout_ms} -c default_transaction_read_only=on"
+        " -c plan_cache_mode=force_generic_plan"
+    )
     return AsyncConnectionPool(
         conninfo(database_url),
         min_size=size,
