@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from api.context import ApiContext, Conn, Ctx
+from api.database import Connection
 from api.mirror import STATE_WIDTH, Indexed, state_and_rows, with_state
 from api.models import AccountOut, ActivityKind, ActivityOut, BalanceHistoryOut
 from api.problems import bad_parameter
@@ -154,8 +155,16 @@ async def get_activity(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
-    holder = address_of(address)
     kinds = tuple(k for k in KINDS if kind is None or k in kind)
+    state, body = await activity_answer(ctx, conn, address_of(address), kinds, limit, cursor)
+    return json_response(request, state, body)
+
+
+async def activity_answer(
+    ctx: ApiContext, conn: Connection, holder: str, kinds: tuple[str, ...], limit: int, cursor: str | None
+) -> tuple[Indexed, dict[str, Any]]:
+    """A page of `holder`'s activity (lowercase; `kinds` in `KINDS` order) and the state it reflects.
+    Shared by the route and the fast path (`api.fastpath`)."""
     scope = f"activity:{holder}:{','.join(kinds)}"
     after = [NO_BLOCK, 0] if cursor is None else ctx.cursors.decode(scope, cursor, (int, int))
     params = {"c": await ctx.chain.resolve(conn), "a": holder, "b": after[0], "l": after[1], "n": limit + 1}
@@ -190,7 +199,7 @@ async def get_activity(
         "items": items,
         "next_cursor": next_cursor,
     }
-    return json_response(request, state, body)
+    return state, body
 
 
 HISTORY_QUERY = with_state(

@@ -24,7 +24,8 @@ DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 # The query parameters of every keyset-paginated route.
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-Cursor = Annotated[str | None, Query(max_length=200, description="from the previous page's `next_cursor`")]
+MAX_CURSOR = 200
+Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR, description="from the previous page's `next_cursor`")]
 
 _EXAMPLES: dict[int, dict[str, Any]] = {
     304: {},

@@ -107,6 +107,39 @@ def test_concurrent_account_lookups_each_get_their_own_answer(stack: Stack) -> N
         assert int(body["balance"]["raw"]) == token.functions.balanceOf(address).call(block_identifier=body["block"])
 
 
+def test_the_fast_path_answers_as_the_routes_do(stack: Stack) -> None:
+    """`api.fastpath` answers the hot requests itself; a request with `Origin` goes through CORS and
+    FastAPI's routes instead. Both must give the same status, body and headers (CORS's aside)."""
+    customer = local_roles(stack.w3)["customers"][1]
+    account = f"/v1/accounts/{customer}"
+    first = stack.api.json(f"{account}/activity", limit=2)
+    assert first["next_cursor"] is not None  # the workload gives every customer several rows
+    block = first["indexed_block"]["number"]
+    cases = [
+        (account, {}),
+        (account.lower(), {"block": block // 2}),
+        (f"{account}/activity", {}),
+        (f"{account}/activity", {"limit": 2}),
+        (f"{account}/activity", {"limit": "3", "cursor": first["next_cursor"]}),
+        (f"{account}/activity", {"kind": ["checkout", "redemption"], "limit": 1000}),
+        (f"{account}/activity", {"limit": 0}),  # refused: the fast path leaves it to the route
+        (f"{account}/activity", {"cursor": first["next_cursor"][:-2] + "AA"}),  # tampered: refused
+    ]
+    compared = ("content-type", "etag", "x-indexed-block", "vary", "cache-control")
+    for path, params in cases:
+        for _ in range(20):  # until no block was indexed between the two requests
+            fast = stack.api.get(path, **params)
+            routed = stack.api.session.get(
+                stack.api.url + path, params=params, headers={"Origin": "https://wallet.example"}, timeout=30
+            )
+            if fast.headers.get("x-indexed-block") == routed.headers.get("x-indexed-block"):
+                break
+        assert routed.headers["access-control-allow-origin"] == "*"
+        assert fast.status_code == routed.status_code, (path, params)
+        assert fast.json() == routed.json(), (path, params)
+        assert {h: fast.headers.get(h) for h in compared} == {h: routed.headers.get(h) for h in compared}
+
+
 def test_activity_and_balance_history_equal_the_events(stack: Stack) -> None:
     block = indexed(stack)
     events = logs(stack.w3, stack.deployment, block)
