@@ -3,13 +3,13 @@
 (optionally `limit`, `cursor`, `kind`: the wallet's pages).
 
 Profiling showed FastAPI's router and dependency resolution costing more CPU per request than the
-account lookup itself (about 1 ms of the 1.2 ms a constant `/healthz` took), and Starlette's
-middleware stack (error handling, body limit, CORS, each wrapping `send`) a good share of what
-was left. This pure ASGI layer, inside the metrics middleware and in front of all of FastAPI,
+account lookup itself (about 1 ms of the 1.2 ms a constant `/healthz` took). This pure ASGI
+layer, inside the metrics middleware and in front of all of FastAPI (router and middleware),
 answers those with the same code the routes use (`api.routes.accounts.account_answer` and
-`activity_answer`), so the answers are the same. It handles only the success path of requests without an `Origin`
-header (cross-origin requests go through the CORS middleware): anything it does not recognise,
-and every error, goes on to the FastAPI app, which answers (or refuses) as documented.
+`activity_answer`), so the answers are the same. It handles only the success path of requests
+without an `Origin` header (cross-origin requests go through the CORS middleware): anything it
+does not recognise, and every error, goes on to the FastAPI app, which answers (or refuses) as
+documented.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Concurrent account lookups of one worker process, coalesced into one statement per batch.
 
-At 2,000 lookups/s on two cores a statement per request spent more CPU on psycopg's round trip and
-on PostgreSQL's per-statement work (parse, plan, the indexed state, the pool's price) than on the
-holder's own rows, and the queues grew. Here a lookup that arrives while `CONCURRENCY` batches are
-in flight waits for the next batch and goes with everything that arrived meanwhile: at low load a
-batch is one holder and nobody waits for anybody; under load the batches grow and each lookup
-costs less. Every batch is one statement, so all its answers come from one snapshot of the mirror.
+A statement costs its client more than the rows it brings: psycopg's round trip, and on the
+server parsing, the indexed state and the pool's price (in-process here: 289 µs of the API's CPU
+per lookup one at a time, 51 µs per lookup with 20 waiting together). A lookup that arrives while
+`CONCURRENCY` batches are in flight waits for the next batch and goes with everything that
+arrived meanwhile: at low load a batch is one holder and nobody waits for anybody; under load the
+batches grow and each lookup costs less. Every batch is one statement, so all its answers come
+from one snapshot of the mirror.
 """
 
 from __future__ import annotations
@@ -54,9 +55,13 @@ class Coalescer:
                     rows = await self._fetch([holder for holder, _ in batch], block)
                 except BaseException as exc:  # each waiter gets it (and answers as the route does)
                     for _, future in batch:
-                        if not future.done():
+                        if future.done():
+                            continue
+                        if isinstance(exc, Exception):
                             future.set_exception(exc)
-                    if isinstance(exc, asyncio.CancelledError):
+                        else:  # the worker is stopping
+                            future.cancel()
+                    if not isinstance(exc, Exception):
                         raise
                     continue
                 for (_, future), row in zip(batch, rows, strict=True):
