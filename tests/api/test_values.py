@@ -201,6 +201,12 @@ def test_price_history_and_candles_equal_the_events(stack: Stack) -> None:
         (p.block, p.index, p.price, p.kind) for p in series
     ]
     assert len({p.time - p.time % 86400 for p in series}) >= 3  # the workload spans several days
+    # A block range, paged (the keyset bound and `to_block` meet inside the range).
+    lo, hi = series[len(series) // 4].block, series[(3 * len(series)) // 4].block
+    ranged = list(pages(stack.api.json, "/v1/price/history", limit=7, from_block=lo, to_block=hi))
+    assert [(p["block_number"], p["log_index"]) for p in reversed(ranged)] == [
+        (p.block, p.index) for p in series if lo <= p.block <= hi
+    ]
     for name, seconds in INTERVALS.items():
         want = candles(series, seconds, last_time)
         got: list[dict[str, object]] = []
