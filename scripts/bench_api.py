@@ -371,7 +371,7 @@ def report(url: str, api: subprocess.Popen[bytes], spec: ChainSpec, args: argpar
         Scenario("GET /v1/accounts/{random holder}", 2000 * s, accounts, 25.0),
         Scenario("GET /v1/price/candles 1h x1000", 200 * s, candles, 20.0),
         Scenario("GET /v1/accounts/{a}/activity", 500 * s, activity, 10.0),
-        # Beyond the targets: where the two cores run out.
+        # Beyond the targets: how much room is left.
         Scenario("GET /v1/accounts/{random holder}", 3000 * s, accounts),
         Scenario("GET /v1/accounts/{random holder}", 4000 * s, accounts),
     ]
