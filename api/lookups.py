@@ -6,7 +6,8 @@ per lookup one at a time, 51 µs per lookup with 20 waiting together). A lookup 
 `CONCURRENCY` batches are in flight waits for the next batch and goes with everything that
 arrived meanwhile: at low load a batch is one holder and nobody waits for anybody; under load the
 batches grow and each lookup costs less. Every batch is one statement, so all its answers come
-from one snapshot of the mirror.
+from one snapshot of the mirror, and that statement starts after each of its lookups arrived: no
+answer is older than its request.
 """
 
 from __future__ import annotations
