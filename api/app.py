@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
+from psycopg import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import problems
@@ -84,6 +85,7 @@ def create_fastapi(api: ApiSettings | None = None, shared: Settings | None = Non
     app.add_exception_handler(problems.ApiProblem, problems.on_problem)
     app.add_exception_handler(RequestValidationError, problems.on_validation)
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)
+    app.add_exception_handler(OperationalError, problems.on_database_error)
     app.add_exception_handler(Exception, problems.on_unexpected)
     app.add_middleware(
         CORSMiddleware,

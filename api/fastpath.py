@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from api.context import ApiContext
-from api.problems import ApiProblem
+from api.problems import RETRY_AFTER, ApiProblem, problem_response, unavailable
 from api.responses import answer
 from api.routes.accounts import KINDS, account_answer, activity_answer
 from api.routes.common import DEFAULT_LIMIT, MAX_BLOCK, MAX_CURSOR, MAX_LIMIT
@@ -62,11 +62,11 @@ class FastPath:
                 scope["route"] = HEALTH_ROUTE
                 await _send(send, 200, _HEALTH_HEADERS, HEALTHY)
                 return
-            if path.startswith("/v1/accounts/") and await self._account(scope, send, path):
+            if path.startswith("/v1/accounts/") and await self._account(scope, receive, send, path):
                 return
         await self.app(scope, receive, send)
 
-    async def _account(self, scope: dict[str, Any], send: Any, path: str) -> bool:
+    async def _account(self, scope: dict[str, Any], receive: Any, send: Any, path: str) -> bool:
         found = _ACCOUNT.fullmatch(path)
         if found is None:
             return False
@@ -91,8 +91,15 @@ class FastPath:
                 route = ACCOUNT_ROUTE
         except (AddressError, ApiProblem):
             return False  # the route refuses it, as documented
-        except Exception:  # e.g. the database is down: the route answers with a problem
-            return False
+        except Exception as exc:
+            problem = unavailable(exc)
+            if problem is None:
+                return False  # the route answers (a 500, logged)
+            # The database is down or too slow: answered here, as the route would, rather than
+            # making the client wait for the route's own try (another pool timeout).
+            scope["route"] = ACTIVITY_ROUTE if found.group(2) else ACCOUNT_ROUTE
+            await problem_response(problem, path, {**RETRY_AFTER, "Vary": "Origin"})(scope, receive, send)
+            return True
         if_none_match = None
         for name, value in scope["headers"]:
             if name == b"if-none-match":

@@ -110,18 +110,38 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     )
 
 
-async def on_unexpected(request: Request, exc: Exception) -> Response:
-    """A database that cannot be reached is a 503; anything else a 500 (logged, no internals shown)."""
+def unavailable(exc: BaseException) -> ApiProblem | None:
+    """The 503 for a database that cannot be reached or a statement past the timeout, else None."""
     from psycopg import OperationalError
     from psycopg.errors import QueryCanceled
     from psycopg_pool import PoolTimeout
 
     if isinstance(exc, QueryCanceled):
-        problem = ApiProblem(503, "the query took longer than the statement timeout", type_=UNAVAILABLE)
-        problem.title = "Service Unavailable"
-    elif isinstance(exc, OperationalError | PoolTimeout):
-        problem = ApiProblem(503, "the database cannot be reached", type_=UNAVAILABLE, title="Service Unavailable")
-    else:
+        return ApiProblem(
+            503, "the query took longer than the statement timeout", type_=UNAVAILABLE, title="Service Unavailable"
+        )
+    if isinstance(exc, OperationalError | PoolTimeout):
+        return ApiProblem(503, "the database cannot be reached", type_=UNAVAILABLE, title="Service Unavailable")
+    return None
+
+
+RETRY_AFTER = {"Retry-After": "1"}
+
+
+async def on_database_error(request: Request, exc: Exception) -> Response:
+    """psycopg's OperationalError (unreachable, pool timeout, statement timeout) as a 503. A handler
+    of its own: Starlette runs the catch-all `Exception` handler outside every middleware, so its
+    answers carry no CORS headers and a cross-origin wallet could not read them."""
+    problem = unavailable(exc) or ApiProblem(
+        503, "the database cannot be reached", type_=UNAVAILABLE, title="Service Unavailable"
+    )
+    return problem_response(problem, request.url.path, RETRY_AFTER)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    """A database that cannot be reached is a 503; anything else a 500 (logged, no internals shown)."""
+    problem = unavailable(exc)
+    if problem is None:
         log.exception("unexpected error on %s", request.url.path)
         problem = ApiProblem(500, "unexpected error (logged)", type_=INTERNAL)
-    return problem_response(problem, request.url.path, {"Retry-After": "1"} if problem.status == 503 else None)
+    return problem_response(problem, request.url.path, RETRY_AFTER if problem.status == 503 else None)
