@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from api.context import ApiContext
-from api.problems import RETRY_AFTER, ApiProblem, problem_response, unavailable
+from api.problems import ApiProblem, unavailable_response
 from api.responses import answer
 from api.routes.accounts import KINDS, account_answer, activity_answer
 from api.routes.common import DEFAULT_LIMIT, MAX_BLOCK, MAX_CURSOR, MAX_LIMIT
@@ -71,15 +71,16 @@ class FastPath:
         if found is None:
             return False
         query = scope["query_string"]
+        route = ACTIVITY_ROUTE if found.group(2) else ACCOUNT_ROUTE
         try:
             holder = parse_address(found.group(1))
-            if found.group(2):
+            if route is ACTIVITY_ROUTE:
                 page = activity_page(query)
                 if page is None:
                     return False
                 async with self.ctx.pool.connection() as conn:
                     state, body = await activity_answer(self.ctx, conn, holder, *page)
-                version, route = state.version, ACTIVITY_ROUTE
+                version = state.version
             else:
                 block: int | None = None
                 if query:
@@ -88,17 +89,16 @@ class FastPath:
                         return False
                     block = int(given.group(1))
                 state, body, version = await account_answer(self.ctx, holder, block)
-                route = ACCOUNT_ROUTE
         except (AddressError, ApiProblem):
             return False  # the route refuses it, as documented
         except Exception as exc:
-            problem = unavailable(exc)
-            if problem is None:
-                return False  # the route answers (a 500, logged)
             # The database is down or too slow: answered here, as the route would, rather than
             # making the client wait for the route's own try (another pool timeout).
-            scope["route"] = ACTIVITY_ROUTE if found.group(2) else ACCOUNT_ROUTE
-            await problem_response(problem, path, {**RETRY_AFTER, "Vary": "Origin"})(scope, receive, send)
+            refusal = unavailable_response(exc, path, {"Vary": "Origin"})
+            if refusal is None:
+                return False  # the route answers (a 500, logged)
+            scope["route"] = route
+            await refusal(scope, receive, send)
             return True
         if_none_match = None
         for name, value in scope["headers"]:

@@ -128,20 +128,25 @@ def unavailable(exc: BaseException) -> ApiProblem | None:
 RETRY_AFTER = {"Retry-After": "1"}
 
 
+def unavailable_response(exc: BaseException, instance: str, headers: dict[str, str] | None = None) -> Response | None:
+    """The 503 answer (with `Retry-After`) for `unavailable(exc)`, else None."""
+    problem = unavailable(exc)
+    return None if problem is None else problem_response(problem, instance, {**RETRY_AFTER, **(headers or {})})
+
+
 async def on_database_error(request: Request, exc: Exception) -> Response:
     """psycopg's OperationalError (unreachable, pool timeout, statement timeout) as a 503. A handler
     of its own: Starlette runs the catch-all `Exception` handler outside every middleware, so its
     answers carry no CORS headers and a cross-origin wallet could not read them."""
-    problem = unavailable(exc) or ApiProblem(
-        503, "the database cannot be reached", type_=UNAVAILABLE, title="Service Unavailable"
-    )
-    return problem_response(problem, request.url.path, RETRY_AFTER)
+    response = unavailable_response(exc, request.url.path)
+    assert response is not None  # registered for OperationalError, which `unavailable` covers whole
+    return response
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     """A database that cannot be reached is a 503; anything else a 500 (logged, no internals shown)."""
-    problem = unavailable(exc)
-    if problem is None:
-        log.exception("unexpected error on %s", request.url.path)
-        problem = ApiProblem(500, "unexpected error (logged)", type_=INTERNAL)
-    return problem_response(problem, request.url.path, RETRY_AFTER if problem.status == 503 else None)
+    response = unavailable_response(exc, request.url.path)
+    if response is not None:
+        return response
+    log.exception("unexpected error on %s", request.url.path)
+    return problem_response(ApiProblem(500, "unexpected error (logged)", type_=INTERNAL), request.url.path)
